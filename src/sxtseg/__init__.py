@@ -1,0 +1,41 @@
+"""sxtseg: membranes, surfaces and measurements in nm from cryo-soft X-ray tomograms.
+
+The front door is small and imports nothing heavy (no torch):
+
+>>> import sxtseg
+>>> vol = sxtseg.read_volume("tomogram.mrc")          # doctest: +SKIP
+>>> vol.data.shape, vol.voxel_size                    # doctest: +SKIP
+((64, 256, 256), (9.8, 9.8, 9.8))
+
+Subpackages follow the layers described in ``docs/architecture.md``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = ["InputError", "Volume", "__version__", "open_volume", "read_volume", "write_volume"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sxtseg.errors import InputError
+    from sxtseg.io import open_volume, read_volume, write_volume
+    from sxtseg.types import Volume
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy re-exports keep ``import sxtseg`` fast.
+    if name in {"open_volume", "read_volume", "write_volume"}:
+        from sxtseg import io
+
+        return getattr(io, name)
+    if name == "Volume":
+        from sxtseg.types import Volume
+
+        return Volume
+    if name == "InputError":
+        from sxtseg.errors import InputError
+
+        return InputError
+    raise AttributeError(f"module 'sxtseg' has no attribute {name!r}")

@@ -1,0 +1,47 @@
+"""Option types and helpers shared by the command modules (no heavy imports)."""
+
+from typing import Any
+
+import typer
+
+from sxtseg.errors import InputError
+
+__all__ = ["OVERWRITE", "VOXEL_SIZE", "parse_shape", "parse_voxel_size"]
+
+VOXEL_SIZE = typer.Option(
+    None,
+    "--voxel-size",
+    help="Voxel size in nm (one value or z,y,x); overrides a missing or wrong header.",
+)
+OVERWRITE = typer.Option(False, "--overwrite", help="Replace existing output files.")
+
+
+def parse_voxel_size(text: str | None) -> Any:
+    """'9.8' or '10,9.8,9.8' -> float or (z, y, x); None stays None."""
+    if text is None:
+        return None
+    from sxtseg.types import check_spacing
+
+    try:
+        parts = [float(v) for v in text.replace(" ", "").split(",") if v]
+    except ValueError:
+        raise InputError(f"--voxel-size: not a number or z,y,x triple: {text!r}") from None
+    return check_spacing(parts, name="--voxel-size")
+
+
+def parse_shape(text: str, *, name: str = "--shape") -> tuple[int, int, int]:
+    """'64,256,256' -> (64, 256, 256)."""
+    try:
+        parts = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        raise InputError(f"{name}: expected Z,Y,X integers, got {text!r}") from None
+    if len(parts) != 3 or min(parts) < 1:
+        raise InputError(f"{name}: expected three positive integers Z,Y,X, got {text!r}")
+    return (parts[0], parts[1], parts[2])
+
+
+def not_yet(command: str, issue: str) -> None:
+    """Stop a command whose implementation has not landed yet (exit status 1)."""
+    from sxtseg.errors import NotImplementedYet
+
+    raise NotImplementedYet(f"'sxtseg {command}' is not implemented yet ({issue})")
