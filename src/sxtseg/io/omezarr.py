@@ -1,0 +1,161 @@
+"""OME-Zarr (NGFF) volumes through :mod:`zarr` and :mod:`ome_zarr`.
+
+Written as one multiscale image (``0`` = full resolution, then 2× pyramid
+levels in Y and X while a level stays ≥ 256 px), axes ``z, y, x`` in
+nanometres with a ``scale`` transform per level and chunks of one slice, so a
+reader can take a single slice cheaply. Reading accepts NGFF 0.4 (zarr v2)
+and 0.5 (zarr v3) metadata, or a bare zarr array (voxel size unknown).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sxtseg.errors import InputError
+from sxtseg.io.base import VolumeReader, VolumeWriter, check_data
+from sxtseg.io.tiff import unit_to_nm
+from sxtseg.types import Spacing
+
+__all__ = ["ZarrReader", "ZarrWriter"]
+
+log = logging.getLogger(__name__)
+_MIN_LEVEL_PX = 256
+
+
+def _multiscales(attrs: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    if "ome" in attrs and isinstance(attrs["ome"], Mapping):
+        attrs = attrs["ome"]
+    ms = attrs.get("multiscales")
+    return list(ms) if ms else None
+
+
+def _scale_of(dataset: Mapping[str, Any]) -> list[float] | None:
+    for t in dataset.get("coordinateTransformations", []):
+        if t.get("type") == "scale":
+            return [float(v) for v in t["scale"]]
+    return None
+
+
+class ZarrReader(VolumeReader):
+    """Lazy OME-Zarr reader (full-resolution level)."""
+
+    def __init__(self, path: str | Path) -> None:
+        import zarr
+
+        self.path = Path(path)
+        try:
+            node = zarr.open(str(self.path), mode="r")
+        except Exception as exc:  # noqa: BLE001 - zarr raises many kinds
+            raise InputError(f"{self.path}: not a readable zarr store ({exc})") from None
+        spacing: Spacing | None = None
+        if isinstance(node, zarr.Array):
+            arr = node
+        else:
+            ms = _multiscales(dict(node.attrs))
+            if not ms:
+                raise InputError(f"{self.path}: zarr group without OME-NGFF multiscales metadata")
+            first = ms[0]
+            dataset = first["datasets"][0]
+            arr = node[dataset["path"]]
+            axes = first.get("axes", [])
+            names = [a["name"] if isinstance(a, Mapping) else str(a) for a in axes]
+            scale = _scale_of(dataset)
+            spatial = [i for i, n in enumerate(names) if n in ("z", "y", "x")]
+            if scale is not None and len(spatial) == 3:
+                units = [axes[i].get("unit") if isinstance(axes[i], Mapping) else None for i in spatial]
+                factors = [unit_to_nm(u) for u in units]
+                if all(f is not None for f in factors):
+                    vals = [scale[i] * f for i, f in zip(spatial, factors)]  # type: ignore[operator]
+                    if min(vals) > 0:
+                        spacing = (vals[0], vals[1], vals[2])
+        shape = tuple(int(s) for s in arr.shape)
+        while len(shape) > 3 and shape[0] == 1:  # drop leading t/c axes of length 1
+            arr = arr[0] if not hasattr(arr, "oindex") else arr
+            shape = shape[1:]
+        check_data(np.empty((0,) * len(shape), arr.dtype), path=self.path)
+        if len(shape) == 2:
+            shape = (1, *shape)
+        self._arr = arr
+        self._ndim = len(arr.shape)
+        self.shape = (shape[-3], shape[-2], shape[-1])
+        self.dtype = np.dtype(arr.dtype)
+        self.voxel_size = spacing
+        if spacing is None:
+            log.warning("%s: no physical scale in the OME-Zarr metadata", self.path)
+        self.origin = (0.0, 0.0, 0.0)
+        self.metadata: dict[str, Any] = {"format": "zarr", "path": str(self.path)}
+
+    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        lead = (0,) * (self._ndim - 3)
+        if self._ndim == 2:
+            return np.asarray(self._arr[...])[None][start:stop]
+        return np.asarray(self._arr[(*lead, slice(start, stop))])
+
+    @property
+    def lazy(self) -> Any:
+        return self._arr if self._ndim == 3 else self.read()
+
+
+class ZarrWriter(VolumeWriter):
+    """Streaming OME-Zarr writer; pyramid levels are added on close."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        shape: tuple[int, int, int],
+        dtype: Any,
+        *,
+        chunks: tuple[int, int, int] | None = None,
+        **kw: Any,
+    ) -> None:
+        import zarr
+
+        super().__init__(Path(path), shape, np.dtype(dtype), **kw)
+        self._chunks = chunks or (1, min(self.shape[1], 1024), min(self.shape[2], 1024))
+        self._group = zarr.open_group(str(self.tmp), mode="w")
+        self._arr = self._group.create_array(
+            "0", shape=self.shape, chunks=self._chunks, dtype=self.dtype, fill_value=0
+        )
+
+    def write(self, start: int, block: np.ndarray) -> None:
+        block = self._check_block(start, block)
+        self._arr[start : start + block.shape[0]] = block
+
+    def _levels(self) -> int:
+        n, y, x = 1, self.shape[1], self.shape[2]
+        while min(y, x) // 2 >= _MIN_LEVEL_PX and n < 5:
+            y, x, n = y // 2, x // 2, n + 1
+        return n
+
+    def _finish(self) -> None:
+        if self._group is None:
+            return
+        from ome_zarr.writer import write_multiscales_metadata
+
+        base = self.voxel_size or (1.0, 1.0, 1.0)
+        datasets = [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": list(base)}]}]
+        src = self._arr
+        for level in range(1, self._levels()):
+            f = 2**level
+            shape = (self.shape[0], -(-self.shape[1] // f), -(-self.shape[2] // f))
+            dst = self._group.create_array(
+                str(level), shape=shape, chunks=(1, *self._chunks[1:]), dtype=self.dtype,
+                fill_value=0,
+            )  # fmt: skip
+            step = max(1, (64 << 20) // max(1, src.shape[1] * src.shape[2] * self.dtype.itemsize))
+            for z in range(0, self.shape[0], step):
+                dst[z : z + step] = np.asarray(src[z : z + step])[:, ::2, ::2]
+            src = dst
+            scale = [base[0], base[1] * f, base[2] * f]
+            datasets.append(
+                {"path": str(level), "coordinateTransformations": [{"type": "scale", "scale": scale}]}
+            )
+        unit = "nanometer" if self.voxel_size is not None else None
+        axes = [{"name": n, "type": "space", **({"unit": unit} if unit else {})} for n in "zyx"]
+        write_multiscales_metadata(self._group, datasets, axes=axes, name=self.path.stem)
+        self._group = None
