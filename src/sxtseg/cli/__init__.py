@@ -15,7 +15,6 @@ import os
 import sys
 from collections.abc import Sequence
 
-import click
 import typer
 
 from sxtseg import __version__
@@ -33,6 +32,11 @@ from sxtseg.cli import (
     train,
 )
 from sxtseg.errors import InputError, NotImplementedYet
+
+try:  # typer >= 0.17 vendors its own click
+    from typer._click import exceptions as _click_exc  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click import exceptions as _click_exc
 
 __all__ = ["app", "main"]
 
@@ -78,10 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"sxtseg: error: {exc}", file=sys.stderr)
         return 2
-    except click.exceptions.Abort:
-        print("sxtseg: aborted", file=sys.stderr)
-        return 130
-    except click.ClickException as exc:
+    except _click_exc.ClickException as exc:
         print(f"sxtseg: error: {exc.format_message()}", file=sys.stderr)
         return 2 if exc.exit_code == 2 else exc.exit_code
     except NotImplementedYet as exc:
@@ -90,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sxtseg: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - the one place that turns crashes into exit 1
+    except Exception as exc:
         if os.environ.get("SXTSEG_DEBUG"):
             raise
         print(

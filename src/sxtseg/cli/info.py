@@ -44,8 +44,10 @@ def command(
         + ("unknown (pass --voxel-size NM)" if vs is None else "{:g} x {:g} x {:g} nm".format(*vs)),
     ]
     if info.extent_nm is not None:
-        lines.append("extent:      {:.3g} x {:.3g} x {:.3g} µm".format(*(e / 1000 for e in info.extent_nm)))
-    lines.append(f"values:      min {info.minimum:.6g}  max {info.maximum:.6g}  mean {info.mean:.6g}")
+        ez, ey, ex = (e / 1000 for e in info.extent_nm)
+        lines.append(f"extent:      {ez:.3g} x {ey:.3g} x {ex:.3g} µm")
+    lo, hi, mean = info.minimum, info.maximum, info.mean
+    lines.append(f"values:      min {lo:.6g}  max {hi:.6g}  mean {mean:.6g}")
     if info.nonfinite:
         lines.append(f"non-finite:  {info.nonfinite} NaN/Inf values")
     lines.append(f"in memory:   {_fmt_bytes(info.nbytes)}")

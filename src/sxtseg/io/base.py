@@ -142,7 +142,7 @@ class VolumeWriter(ABC):
         self._done = True
         try:
             self._finish()
-        except Exception:  # noqa: BLE001 - best effort clean-up
+        except Exception:
             pass
         if self.tmp.is_dir():
             shutil.rmtree(self.tmp, ignore_errors=True)

@@ -43,7 +43,8 @@ _UNKNOWN_ANGSTROM = (0.0, 1.0)
 def _imod_words(hdr: Any) -> tuple[int, int]:
     """IMOD's stamp and flags: header words 39-40, inside mrcfile's ``extra2`` field."""
     raw = np.frombuffer(bytes(hdr.extra2), dtype=np.uint8)
-    words = raw[40:48].view(hdr.mode.dtype.byteorder + "i4" if hdr.mode.dtype.byteorder in "<>" else "i4")
+    order = hdr.mode.dtype.byteorder
+    words = raw[40:48].view(order + "i4" if order in "<>" else "i4")
     return int(words[0]), int(words[1])
 
 
@@ -96,6 +97,8 @@ class MrcReader(VolumeReader):
         self.dtype = data.dtype
         vs = self._mrc.voxel_size
         ang = (float(vs.z), float(vs.y), float(vs.x))
+        if self.shape[0] == 1 and ang[0] in _UNKNOWN_ANGSTROM and ang[2] not in _UNKNOWN_ANGSTROM:
+            ang = (ang[2], ang[1], ang[2])  # a single image: z spacing is moot, take x
         if any(a in _UNKNOWN_ANGSTROM or not np.isfinite(a) for a in ang):
             log.warning("%s: header voxel size %s Å counts as unknown", self.path, ang)
             self.voxel_size: Spacing | None = None
@@ -133,7 +136,9 @@ class MrcReader(VolumeReader):
 class MrcWriter(VolumeWriter):
     """Streaming MRC writer (memory-mapped temporary file, renamed on close)."""
 
-    def __init__(self, path: str | Path, shape: tuple[int, int, int], dtype: Any, **kw: Any) -> None:
+    def __init__(
+        self, path: str | Path, shape: tuple[int, int, int], dtype: Any, **kw: Any
+    ) -> None:
         import mrcfile
 
         super().__init__(Path(path), shape, np.dtype(dtype), **kw)

@@ -34,10 +34,10 @@ def _multiscales(attrs: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     return list(ms) if ms else None
 
 
-def _scale_of(dataset: Mapping[str, Any]) -> list[float] | None:
+def _transform_of(dataset: Mapping[str, Any], kind: str) -> list[float] | None:
     for t in dataset.get("coordinateTransformations", []):
-        if t.get("type") == "scale":
-            return [float(v) for v in t["scale"]]
+        if t.get("type") == kind:
+            return [float(v) for v in t[kind]]
     return None
 
 
@@ -50,9 +50,10 @@ class ZarrReader(VolumeReader):
         self.path = Path(path)
         try:
             node = zarr.open(str(self.path), mode="r")
-        except Exception as exc:  # noqa: BLE001 - zarr raises many kinds
+        except Exception as exc:
             raise InputError(f"{self.path}: not a readable zarr store ({exc})") from None
         spacing: Spacing | None = None
+        origin: Spacing = (0.0, 0.0, 0.0)
         if isinstance(node, zarr.Array):
             arr = node
         else:
@@ -64,15 +65,21 @@ class ZarrReader(VolumeReader):
             arr = node[dataset["path"]]
             axes = first.get("axes", [])
             names = [a["name"] if isinstance(a, Mapping) else str(a) for a in axes]
-            scale = _scale_of(dataset)
+            scale = _transform_of(dataset, "scale")
+            shift = _transform_of(dataset, "translation")
             spatial = [i for i, n in enumerate(names) if n in ("z", "y", "x")]
             if scale is not None and len(spatial) == 3:
-                units = [axes[i].get("unit") if isinstance(axes[i], Mapping) else None for i in spatial]
+                units = [
+                    axes[i].get("unit") if isinstance(axes[i], Mapping) else None for i in spatial
+                ]
                 factors = [unit_to_nm(u) for u in units]
                 if all(f is not None for f in factors):
                     vals = [scale[i] * f for i, f in zip(spatial, factors)]  # type: ignore[operator]
                     if min(vals) > 0:
                         spacing = (vals[0], vals[1], vals[2])
+                    if shift is not None:
+                        o = [shift[i] * f for i, f in zip(spatial, factors)]  # type: ignore[operator]
+                        origin = (o[0], o[1], o[2])
         shape = tuple(int(s) for s in arr.shape)
         while len(shape) > 3 and shape[0] == 1:  # drop leading t/c axes of length 1
             arr = arr[0] if not hasattr(arr, "oindex") else arr
@@ -87,7 +94,7 @@ class ZarrReader(VolumeReader):
         self.voxel_size = spacing
         if spacing is None:
             log.warning("%s: no physical scale in the OME-Zarr metadata", self.path)
-        self.origin = (0.0, 0.0, 0.0)
+        self.origin = origin
         self.metadata: dict[str, Any] = {"format": "zarr", "path": str(self.path)}
 
     def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
@@ -138,7 +145,12 @@ class ZarrWriter(VolumeWriter):
         from ome_zarr.writer import write_multiscales_metadata
 
         base = self.voxel_size or (1.0, 1.0, 1.0)
-        datasets = [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": list(base)}]}]
+        shift = {"type": "translation", "translation": list(self.origin)}
+
+        def transforms(scale: list[float]) -> dict[str, Any]:
+            return {"coordinateTransformations": [{"type": "scale", "scale": scale}, shift]}
+
+        datasets = [{"path": "0", **transforms(list(base))}]
         src = self._arr
         for level in range(1, self._levels()):
             f = 2**level
@@ -152,9 +164,7 @@ class ZarrWriter(VolumeWriter):
                 dst[z : z + step] = np.asarray(src[z : z + step])[:, ::2, ::2]
             src = dst
             scale = [base[0], base[1] * f, base[2] * f]
-            datasets.append(
-                {"path": str(level), "coordinateTransformations": [{"type": "scale", "scale": scale}]}
-            )
+            datasets.append({"path": str(level), **transforms(scale)})
         unit = "nanometer" if self.voxel_size is not None else None
         axes = [{"name": n, "type": "space", **({"unit": unit} if unit else {})} for n in "zyx"]
         write_multiscales_metadata(self._group, datasets, axes=axes, name=self.path.stem)

@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 
 _UNITS_NM = {
     "nm": 1.0, "nanometer": 1.0, "nanometre": 1.0,
-    "um": 1e3, "µm": 1e3, "\u00b5m": 1e3, "micron": 1e3, "microns": 1e3, "micrometer": 1e3,
-    "\\u00b5m": 1e3, "mm": 1e6, "cm": 1e7, "m": 1e9,
+    "um": 1e3, "µm": 1e3, "\u03bcm": 1e3, "micron": 1e3, "microns": 1e3, "micrometer": 1e3,
+    "mm": 1e6, "cm": 1e7, "m": 1e9,
     "a": 0.1, "å": 0.1, "angstrom": 0.1, "\u212b": 0.1,
 }  # fmt: skip
 # ImageJ stores these dtypes natively; others are converted on writing.
@@ -100,7 +100,7 @@ class TiffReader(VolumeReader):
                 self._pages_per_slice = len(series.pages) == shape[0]
         except InputError:
             raise
-        except Exception as exc:  # noqa: BLE001 - tifffile raises many kinds
+        except Exception as exc:
             msg = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
             raise InputError(f"{self.path}: not a readable TIFF ({msg})") from None
         if len(shape) != 3:
@@ -141,7 +141,9 @@ class TiffReader(VolumeReader):
 class TiffWriter(VolumeWriter):
     """Streaming ImageJ-hyperstack writer (memory-mapped, uncompressed, nm spacing)."""
 
-    def __init__(self, path: str | Path, shape: tuple[int, int, int], dtype: Any, **kw: Any) -> None:
+    def __init__(
+        self, path: str | Path, shape: tuple[int, int, int], dtype: Any, **kw: Any
+    ) -> None:
         import tifffile
 
         super().__init__(Path(path), shape, np.dtype(dtype), **kw)
