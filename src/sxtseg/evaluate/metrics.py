@@ -1,0 +1,327 @@
+"""Voxel-wise scores of a predicted mask against a ground-truth mask (numpy only).
+
+The rule that turns a prediction into a mask (:func:`binarize_prediction`):
+
+- ``bool`` arrays, and integer or float arrays holding only 0 and 1, are masks
+  and are used as they are;
+- ``uint8`` arrays with values above 1 are probabilities scaled to 0..255
+  (``p = v / 255``) and are thresholded;
+- other integer arrays (``int8``, ``uint16``, ``int32`` ...) are label or
+  instance volumes: every non-zero voxel is foreground;
+- float arrays with values in [0, 1] are probabilities and are thresholded;
+  float values outside [0, 1] (or NaN) are an error.
+
+A probability counts as foreground when ``p >= threshold`` (default 0.9, the
+paper's threshold). The ground truth must be a mask or a label volume
+(non-zero = foreground); float ground truth must hold only 0 and 1.
+
+Ratios whose denominator is 0 are 1.0 when prediction and truth are both
+empty (nothing to find, nothing found) and 0.0 otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from sxtseg.errors import InputError
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "BinarizedPrediction",
+    "Counts",
+    "Scores",
+    "binarize_prediction",
+    "evaluate_masks",
+    "per_slice_scores",
+    "ratio",
+    "truth_mask",
+]
+
+#: The paper's threshold on the label output, on the [0, 1] probability scale.
+DEFAULT_THRESHOLD = 0.9
+
+
+class BinarizedPrediction(NamedTuple):
+    """A prediction turned into a mask, and how it was read.
+
+    Attributes
+    ----------
+    mask : ndarray of bool, same shape as the prediction
+    kind : str
+        ``"mask"``, ``"labels"``, ``"probabilities"`` or ``"probabilities_uint8"``.
+    """
+
+    mask: np.ndarray
+    kind: str
+
+
+def _only_zero_one(arr: np.ndarray) -> bool:
+    return bool(np.all((arr == 0) | (arr == 1)))
+
+
+def binarize_prediction(pred: Any, *, threshold: float = DEFAULT_THRESHOLD) -> BinarizedPrediction:
+    """Turn a probability map, mask or label volume into a boolean mask.
+
+    Parameters
+    ----------
+    pred : array-like, shape (Z, Y, X) or (Y, X)
+        Probabilities (float in [0, 1] or uint8 0..255), a mask or a label volume.
+    threshold : float
+        Foreground where ``p >= threshold``; must lie in (0, 1].
+
+    Returns
+    -------
+    BinarizedPrediction
+        ``mask`` (bool, same shape) and ``kind`` (how the input was read).
+
+    Raises
+    ------
+    InputError
+        For float values outside [0, 1], NaN, or a threshold outside (0, 1].
+    """
+    if not 0.0 < float(threshold) <= 1.0:
+        raise InputError(f"threshold must be in (0, 1], got {threshold}")
+    arr = np.asarray(pred)
+    if arr.dtype == bool:
+        return BinarizedPrediction(arr, "mask")
+    if np.issubdtype(arr.dtype, np.integer):
+        if _only_zero_one(arr):
+            return BinarizedPrediction(arr != 0, "mask")
+        if arr.dtype == np.uint8:
+            # v / 255 >= t  <=>  v >= 255 t (exact in float64)
+            return BinarizedPrediction(arr.astype(np.float64) >= 255.0 * threshold,
+                                       "probabilities_uint8")
+        return BinarizedPrediction(arr != 0, "labels")
+    if np.issubdtype(arr.dtype, np.floating):
+        if arr.size and not np.all(np.isfinite(arr)):
+            raise InputError("prediction holds NaN or infinite values")
+        if arr.size and (float(arr.min()) < 0.0 or float(arr.max()) > 1.0):
+            raise InputError(
+                f"float prediction must be probabilities in [0, 1] (got values "
+                f"{float(arr.min()):.4g}..{float(arr.max()):.4g}); "
+                "a tanh label output l in [-1, 1] is p = (l + 1) / 2"
+            )
+        if _only_zero_one(arr):
+            return BinarizedPrediction(arr != 0, "mask")
+        return BinarizedPrediction(arr >= threshold, "probabilities")
+    raise InputError(f"cannot read a prediction of dtype {arr.dtype}")
+
+
+def truth_mask(truth: Any) -> np.ndarray:
+    """Ground truth as a boolean mask (non-zero = foreground).
+
+    Parameters
+    ----------
+    truth : array-like, shape (Z, Y, X) or (Y, X)
+        A mask or label volume; float truth must hold only 0 and 1.
+
+    Returns
+    -------
+    ndarray of bool, same shape
+    """
+    arr = np.asarray(truth)
+    if arr.dtype == bool:
+        return arr
+    if np.issubdtype(arr.dtype, np.floating) and not _only_zero_one(arr):
+        raise InputError(
+            "ground truth must be a mask (0/1) or a label volume, not probabilities "
+            f"(float values {float(np.nanmin(arr)):.4g}..{float(np.nanmax(arr)):.4g})"
+        )
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise InputError(f"cannot read ground truth of dtype {arr.dtype}")
+    return arr != 0
+
+
+def ratio(num: float, den: float, *, both_empty: bool) -> float:
+    """``num / den``; when ``den == 0``: 1.0 if ``both_empty`` else 0.0."""
+    if den > 0:
+        return float(num) / float(den)
+    return 1.0 if both_empty else 0.0
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Confusion counts of a binary prediction (voxels)."""
+
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+    @classmethod
+    def of(cls, pred: np.ndarray, truth: np.ndarray) -> Counts:
+        """Counts of two boolean arrays of the same shape."""
+        tp = int(np.count_nonzero(pred & truth))
+        npred = int(np.count_nonzero(pred))
+        ntrue = int(np.count_nonzero(truth))
+        return cls(tp=tp, fp=npred - tp, fn=ntrue - tp, tn=int(pred.size) - npred - ntrue + tp)
+
+    def scores(self) -> dict[str, float]:
+        """accuracy, precision, recall, f1 and iou (see the module docstring for 0/0)."""
+        empty = self.tp + self.fp + self.fn == 0
+        total = self.tp + self.fp + self.fn + self.tn
+        return {
+            "accuracy": ratio(self.tp + self.tn, total, both_empty=True),
+            "precision": ratio(self.tp, self.tp + self.fp, both_empty=empty),
+            "recall": ratio(self.tp, self.tp + self.fn, both_empty=empty),
+            "f1": ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn, both_empty=empty),
+            "iou": ratio(self.tp, self.tp + self.fp + self.fn, both_empty=empty),
+        }
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Scores of a prediction against ground truth.
+
+    Attributes
+    ----------
+    accuracy, precision, recall, f1, iou : float
+        Voxel-wise scores in [0, 1].
+    tp, fp, fn, tn : int
+        Voxel counts.
+    threshold : float
+        Threshold applied to probabilities.
+    kind : str
+        How the prediction was read (see :func:`binarize_prediction`).
+    tolerance : float or None
+        Boundary tolerance in voxels; ``None`` when no boundary scores were computed.
+    boundary_precision, boundary_recall, boundary_f1 : float or None
+        Boundary scores at ``tolerance`` (see :mod:`sxtseg.evaluate.boundary`).
+    """
+
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    iou: float
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+    threshold: float
+    kind: str
+    tolerance: float | None = None
+    boundary_precision: float | None = None
+    boundary_recall: float | None = None
+    boundary_f1: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; boundary keys only when a tolerance was given."""
+        out = asdict(self)
+        if self.tolerance is None:
+            for key in ("tolerance", "boundary_precision", "boundary_recall", "boundary_f1"):
+                out.pop(key)
+        return out
+
+
+def _check_shapes(pred: np.ndarray, truth: np.ndarray) -> None:
+    if pred.shape != truth.shape:
+        raise InputError(f"prediction shape {pred.shape} differs from ground truth {truth.shape}")
+    if pred.ndim not in (2, 3):
+        raise InputError(f"expected a (Y, X) or (Z, Y, X) array, got shape {pred.shape}")
+
+
+def evaluate_masks(
+    pred: Any,
+    truth: Any,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    tolerance: float | None = None,
+    spacing: Any = None,
+) -> Scores:
+    """Score a prediction against a ground-truth mask.
+
+    Parameters
+    ----------
+    pred : array-like, shape (Z, Y, X) or (Y, X)
+        Probabilities, mask or label volume (see :func:`binarize_prediction`).
+    truth : array-like, same shape
+        Ground-truth mask or label volume (non-zero = foreground).
+    threshold : float
+        Probability threshold (``p >= threshold`` is foreground).
+    tolerance : float, optional
+        Boundary tolerance in voxels; adds ``boundary_precision``,
+        ``boundary_recall`` and ``boundary_f1``.
+    spacing : float or 3 floats, optional
+        Voxel size (z, y, x) in nm. Only its ratios matter: distances are
+        measured in units of the smallest voxel edge, so ``tolerance`` stays
+        in voxels. ``None`` = isotropic.
+
+    Returns
+    -------
+    Scores
+
+    Raises
+    ------
+    InputError
+        On a shape mismatch or unreadable values.
+    """
+    from sxtseg.evaluate.boundary import boundary_counts
+
+    pmask = binarize_prediction(pred, threshold=threshold)
+    tmask = truth_mask(truth)
+    _check_shapes(pmask.mask, tmask)
+    counts = Counts.of(pmask.mask, tmask)
+    extra: dict[str, Any] = {}
+    if tolerance is not None:
+        b = boundary_counts(pmask.mask, tmask, tolerance=tolerance, spacing=spacing)
+        extra = {"tolerance": float(tolerance), **b.scores()}
+    return Scores(
+        **counts.scores(),
+        tp=counts.tp,
+        fp=counts.fp,
+        fn=counts.fn,
+        tn=counts.tn,
+        threshold=float(threshold),
+        kind=pmask.kind,
+        **extra,
+    )
+
+
+def per_slice_scores(
+    pred: np.ndarray,
+    truth: np.ndarray,
+    *,
+    boundary: Any = None,
+) -> list[dict[str, Any]]:
+    """Scores of each Z slice, one dict per slice.
+
+    Parameters
+    ----------
+    pred, truth : ndarray of bool, shape (Z, Y, X)
+        Binarised prediction and ground truth.
+    boundary : BoundaryCounts, optional
+        From :func:`sxtseg.evaluate.boundary.boundary_counts` on the same masks;
+        adds the boundary scores of each slice.
+
+    Returns
+    -------
+    list of dict
+        Keys ``z, tp, fp, fn, tn, accuracy, precision, recall, f1, iou`` (+ ``boundary_*``).
+    """
+    pred = np.asarray(pred, dtype=bool)
+    truth = np.asarray(truth, dtype=bool)
+    _check_shapes(pred, truth)
+    if pred.ndim == 2:
+        pred, truth = pred[None], truth[None]
+    nz = pred.shape[0]
+    flat_p, flat_t = pred.reshape(nz, -1), truth.reshape(nz, -1)
+    tp = np.count_nonzero(flat_p & flat_t, axis=1)
+    npred = np.count_nonzero(flat_p, axis=1)
+    ntrue = np.count_nonzero(flat_t, axis=1)
+    rows = []
+    for z in range(nz):
+        c = Counts(
+            tp=int(tp[z]),
+            fp=int(npred[z] - tp[z]),
+            fn=int(ntrue[z] - tp[z]),
+            tn=int(flat_p.shape[1] - npred[z] - ntrue[z] + tp[z]),
+        )
+        row: dict[str, Any] = {"z": z, **asdict(c), **c.scores()}
+        if boundary is not None:
+            row.update(boundary.slice_scores(z))
+        rows.append(row)
+    return rows
