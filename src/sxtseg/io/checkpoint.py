@@ -1,0 +1,123 @@
+"""Model folders on disk: ``model.safetensors`` + ``config.json`` (no torch here).
+
+A model folder holds the weights (safetensors) and one JSON document with the
+architecture, normalisation, training summary and versions. This module only
+moves bytes and JSON; building the network is :mod:`sxtseg.train.checkpoint`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from sxtseg.errors import InputError
+from sxtseg.io.base import temp_sibling
+
+__all__ = [
+    "CONFIG_NAME",
+    "FORMAT",
+    "WEIGHTS_NAME",
+    "read_model_folder",
+    "sha256_file",
+    "write_json_atomic",
+    "write_model_folder",
+]
+
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+FORMAT = "sxtseg-model"
+
+
+def sha256_file(path: Path, *, chunk: int = 1 << 22) -> str:
+    """Hex SHA-256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_bytes_atomic(path: Path, data: bytes) -> None:
+    tmp = temp_sibling(path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_json_atomic(path: str | Path, document: dict[str, Any]) -> Path:
+    """Write ``document`` as indented JSON to ``path`` (temporary name, then rename)."""
+    p = Path(path)
+    _write_bytes_atomic(p, (json.dumps(document, indent=2, sort_keys=False) + "\n").encode())
+    return p
+
+
+def write_model_folder(out_dir: str | Path, weights: bytes, document: dict[str, Any]) -> Path:
+    """Write serialized safetensors ``weights`` and ``config.json`` into ``out_dir``.
+
+    Each file is written atomically; the weights' SHA-256 goes into the JSON
+    (``weights_sha256``) so a folder whose two files do not belong together is
+    detected on loading.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out}: exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    doc = {"format": FORMAT, "format_version": 1, **document}
+    doc["weights_sha256"] = hashlib.sha256(weights).hexdigest()
+    _write_bytes_atomic(out / WEIGHTS_NAME, weights)
+    write_json_atomic(out / CONFIG_NAME, doc)
+    return out
+
+
+def read_model_folder(folder: str | Path, *, verify: bool = True) -> tuple[Path, dict[str, Any]]:
+    """Check a model folder and read its JSON.
+
+    Parameters
+    ----------
+    folder : str or Path
+    verify : bool
+        Compare the weights' SHA-256 with the one recorded in the JSON.
+
+    Returns
+    -------
+    (weights_path, document)
+
+    Raises
+    ------
+    InputError
+        Missing folder or files, invalid JSON, foreign format, checksum mismatch.
+    """
+    p = Path(folder)
+    if not p.is_dir():
+        raise InputError(f"{p}: no such model folder (expected {WEIGHTS_NAME} + {CONFIG_NAME})")
+    weights, config = p / WEIGHTS_NAME, p / CONFIG_NAME
+    for f in (weights, config):
+        if not f.is_file():
+            raise InputError(f"{p}: not a model folder ({f.name} missing)")
+    try:
+        doc = json.loads(config.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{config}: not valid JSON ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise InputError(f"{config}: not an sxtseg model config (format != {FORMAT!r})")
+    if not isinstance(doc.get("model"), dict):
+        raise InputError(f"{config}: no 'model' architecture section")
+    if verify and doc.get("weights_sha256"):
+        digest = sha256_file(weights)
+        if digest != doc["weights_sha256"]:
+            raise InputError(f"{p}: {WEIGHTS_NAME} does not match {CONFIG_NAME} (checksum differs)")
+    return weights, doc

@@ -1,0 +1,67 @@
+"""Model folders: round trip, the bundled placeholder, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from sxtseg.errors import InputError
+from sxtseg.model import ModelConfig, build_model
+from sxtseg.train.checkpoint import load_model, save_model
+
+
+def _perturbed_tiny(seed: int = 0) -> tuple[torch.nn.Module, ModelConfig]:
+    torch.manual_seed(seed)
+    cfg = ModelConfig.from_preset("tiny")
+    net = build_model(cfg)
+    net.train()
+    with torch.no_grad():  # move the BatchNorm statistics away from their init
+        net(torch.randn(2, 1, 32, 32) * 3 + 1)
+    return net.eval(), cfg
+
+
+def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
+    net, cfg = _perturbed_tiny()
+    out = save_model(net, cfg, tmp_path / "m", meta={"note": "test"})
+    assert (out / "model.safetensors").is_file() and (out / "config.json").is_file()
+    loaded = load_model(out)
+    assert loaded.config == cfg
+    assert loaded.meta["trained"] is True and loaded.meta["note"] == "test"
+    assert loaded.meta["normalization"]["function"] == "sxtseg.preprocess.normalize_slices"
+    assert not loaded.model.training
+    x = torch.randn(1, 1, 50, 37)
+    with torch.no_grad():
+        a, b = net(x), loaded.model(x)
+    assert torch.equal(a.label, b.label) and torch.equal(a.image, b.image)
+
+
+def test_default_placeholder_loads() -> None:
+    loaded = load_model("default")
+    assert loaded.meta["trained"] in (True, False)
+    assert "normalization" in loaded.meta
+    y = loaded.model.predict_label(torch.zeros(1, 1, 20, 20))
+    assert y.shape == (1, 1, 20, 20)
+
+
+def test_shape_mismatch_is_a_clear_input_error(tmp_path: Path) -> None:
+    net, cfg = _perturbed_tiny()
+    folder = save_model(net, cfg, tmp_path / "m")
+    doc = json.loads((folder / "config.json").read_text())
+    doc["model"]["m"] = 16
+    (folder / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="shape"):
+        load_model(folder)
+
+
+def test_missing_or_mismatched_files_raise_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such model folder"):
+        load_model(tmp_path / "nothing")
+    net, cfg = _perturbed_tiny()
+    folder = save_model(net, cfg, tmp_path / "m")
+    other = save_model(build_model(cfg), cfg, tmp_path / "other")
+    (folder / "model.safetensors").write_bytes((other / "model.safetensors").read_bytes())
+    with pytest.raises(InputError, match="checksum"):
+        load_model(folder)
