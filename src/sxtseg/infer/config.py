@@ -1,0 +1,116 @@
+"""Settings of whole-tomogram segmentation (one frozen dataclass)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sxtseg.errors import InputError
+
+__all__ = ["AXES", "PROB_DTYPES", "SegmentConfig"]
+
+#: Planes the network can be run on: "xy" (slices along Z), "xz" (along Y), "yz" (along X).
+AXES = ("xy", "xz", "yz", "all")
+#: How probabilities are stored: float16/float32 in [0, 1], or uint8 = round(255 p).
+PROB_DTYPES = ("float16", "float32", "uint8")
+
+
+@dataclass(frozen=True)
+class SegmentConfig:
+    """How a tomogram is segmented.
+
+    Attributes
+    ----------
+    threshold : float
+        Mask = probability >= threshold, on the [0, 1] scale (0.9 as in the paper).
+    tile : int or None
+        Tile edge in pixels; ``None`` picks full slices when they fit the
+        device memory budget and the largest fitting tile (multiple of 16) otherwise.
+    overlap : float
+        Fraction of a tile shared with its neighbour (0 <= overlap < 1); the
+        shared band is blended with a raised-cosine window.
+    batch_size : int or None
+        Slices (or tiles) per forward pass; ``None`` chooses from memory.
+    device : str
+        "auto" (CUDA when present, else CPU), "cpu", "cuda" or "cuda:N".
+    tta : bool
+        Average the 8 flips/rotations of each slice (8× the compute).
+    axes : str
+        "xy" (the paper's slice-by-slice), "xz", "yz" or "all" (mean of the three
+        orthogonal plane directions; reduces the Z-elongation of 2D predictions).
+    amp : str
+        Mixed precision on CUDA: "auto" (bf16 where supported, else fp16),
+        "bf16", "fp16" or "off". Always off on the CPU.
+    channels_last : bool
+        Use the channels-last memory format on CUDA.
+    compile : bool
+        Wrap the label path in ``torch.compile``.
+    prob_dtype : str
+        Storage type of the probability volume: "float16", "float32" or "uint8".
+    num_threads : int or None
+        CPU threads for torch (default: all cores this process may use).
+    prefetch : int
+        Slabs queued between the reader, compute and writer threads.
+    invert : bool or None
+        Flip intensity polarity before the network; ``None`` takes the
+        checkpoint's ``meta["normalization"]["invert"]``.
+    memory_fraction : float
+        Share of the free device memory (CUDA) or available RAM (CPU) the
+        network's activations may use when the batch or tile size is automatic.
+    max_cpu_memory_mb : float
+        Upper bound of that budget on the CPU, in MiB.
+    scratch_dir : str or None
+        Folder for the temporary memory-mapped volumes of ``axes`` other than
+        "xy" and of post-processing (default: next to the mask).
+    """
+
+    threshold: float = 0.9
+    tile: int | None = None
+    overlap: float = 0.25
+    batch_size: int | None = None
+    device: str = "auto"
+    tta: bool = False
+    axes: str = "xy"
+    amp: str = "auto"
+    channels_last: bool = True
+    compile: bool = False
+    prob_dtype: str = "float16"
+    num_threads: int | None = None
+    prefetch: int = 2
+    invert: bool | None = None
+    memory_fraction: float = 0.5
+    max_cpu_memory_mb: float = 2048.0
+    scratch_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.threshold) and 0.0 <= self.threshold <= 1.0):
+            raise InputError(f"threshold must be in [0, 1], got {self.threshold!r}")
+        if self.tile is not None and int(self.tile) < 16:
+            raise InputError(f"tile must be >= 16 pixels, got {self.tile!r}")
+        if not (0.0 <= self.overlap < 1.0):
+            raise InputError(f"overlap must be in [0, 1), got {self.overlap!r}")
+        if self.batch_size is not None and int(self.batch_size) < 1:
+            raise InputError(f"batch size must be >= 1, got {self.batch_size!r}")
+        if self.axes not in AXES:
+            raise InputError(f"axes must be one of {', '.join(AXES)}, got {self.axes!r}")
+        if self.amp not in ("auto", "bf16", "fp16", "off"):
+            raise InputError(f"amp must be auto, bf16, fp16 or off, got {self.amp!r}")
+        if self.prob_dtype not in PROB_DTYPES:
+            raise InputError(f"prob dtype must be one of {', '.join(PROB_DTYPES)}, "
+                             f"got {self.prob_dtype!r}")  # fmt: skip
+        if self.num_threads is not None and int(self.num_threads) < 1:
+            raise InputError(f"num_threads must be >= 1, got {self.num_threads!r}")
+        if int(self.prefetch) < 1:
+            raise InputError(f"prefetch must be >= 1, got {self.prefetch!r}")
+        if not (0.0 < self.memory_fraction <= 1.0):
+            raise InputError(f"memory_fraction must be in (0, 1], got {self.memory_fraction!r}")
+        if not self.max_cpu_memory_mb > 0:
+            raise InputError("max_cpu_memory_mb must be > 0")
+        dev = str(self.device)
+        if dev not in ("auto", "cpu", "cuda", "mps") and not dev.startswith("cuda:"):
+            raise InputError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+
+    @property
+    def plane_axes(self) -> tuple[str, ...]:
+        """The plane directions to run, e.g. ("xy",) or ("xy", "xz", "yz")."""
+        return ("xy", "xz", "yz") if self.axes == "all" else (self.axes,)

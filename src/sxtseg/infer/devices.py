@@ -1,0 +1,108 @@
+"""Device choice, CPU threads, mixed precision and memory budgets for inference."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import torch
+
+from sxtseg.errors import InputError
+
+__all__ = [
+    "DeviceInfo",
+    "autocast_dtype",
+    "available_ram_bytes",
+    "cpu_count",
+    "memory_budget_bytes",
+    "resolve_device",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """The device a run uses, in words and as a torch device."""
+
+    device: torch.device
+    name: str
+
+
+def cpu_count() -> int:
+    """Cores this process may run on (the affinity mask, not the machine's total)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_device(name: str = "auto", *, num_threads: int | None = None) -> DeviceInfo:
+    """Turn "auto", "cpu", "cuda" or "cuda:N" into a device; set CPU threads.
+
+    Raises
+    ------
+    InputError
+        CUDA asked for on a machine without it.
+    """
+    name = str(name).lower()
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise InputError("--device cuda: no CUDA device is available (use --device cpu)")
+        dev = torch.device(name)
+        index = dev.index if dev.index is not None else torch.cuda.current_device()
+        if index >= torch.cuda.device_count():
+            raise InputError(f"--device {name}: only {torch.cuda.device_count()} CUDA device(s)")
+        dev = torch.device("cuda", index)
+        return DeviceInfo(dev, f"cuda:{index} ({torch.cuda.get_device_name(index)})")
+    if name == "mps":
+        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            raise InputError("--device mps: not available")
+        return DeviceInfo(torch.device("mps"), "mps")
+    if name != "cpu":
+        raise InputError(f"unknown device {name!r}")
+    threads = int(num_threads) if num_threads else cpu_count()
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return DeviceInfo(torch.device("cpu"), f"cpu ({threads} threads)")
+
+
+def autocast_dtype(device: torch.device, amp: str) -> torch.dtype | None:
+    """Autocast dtype for ``amp`` ("auto", "bf16", "fp16", "off") on ``device``; None = fp32."""
+    if device.type != "cuda" or amp == "off":
+        return None
+    if amp == "fp16":
+        return torch.float16
+    if amp == "bf16" or torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16
+
+
+def available_ram_bytes() -> int:
+    """RAM the kernel reports as available (MemAvailable), in bytes."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover - non-Linux
+        pass
+    try:  # pragma: no cover
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 4 << 30
+
+
+def memory_budget_bytes(device: torch.device, *, fraction: float, cpu_cap_mb: float) -> int:
+    """Bytes of activations one forward pass may use.
+
+    CUDA: ``fraction`` of the free memory. CPU: ``fraction`` of the available
+    RAM, at most ``cpu_cap_mb`` MiB.
+    """
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free * fraction)
+    return int(min(available_ram_bytes() * fraction, cpu_cap_mb * (1 << 20)))

@@ -1,0 +1,207 @@
+"""Batched label-path inference on slices: tiling, blending, TTA, mixed precision.
+
+:class:`Predictor` turns normalised slices (N, H, W) into membrane
+probabilities (N, H, W) in [0, 1]. It runs only the label path of the network
+(``model.predict_label``), batches full slices or tiles on the device,
+accumulates blended tiles on the device and moves back one float32 array per
+batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from sxtseg.infer.config import SegmentConfig
+from sxtseg.infer.devices import autocast_dtype, memory_budget_bytes, resolve_device
+from sxtseg.infer.tiling import TileGrid, plan_tiles
+
+__all__ = ["BYTES_PER_PIXEL_PER_M", "Plan", "Predictor", "dihedral", "dihedral_inverse"]
+
+log = logging.getLogger(__name__)
+
+#: Peak activation bytes per pixel per unit of width m for the label path
+#: (measured on the CPU in fp32: ~150; half for 16-bit autocast).
+BYTES_PER_PIXEL_PER_M = 160
+_DIVISOR = 16
+_MAX_CPU_BATCH = 4
+_MAX_CUDA_BATCH = 64
+
+
+def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
+    """The k-th (0..7) of the 8 flips/rotations of the last two axes."""
+    if k >= 4:
+        x = torch.flip(x, dims=(-1,))
+    return torch.rot90(x, k % 4, dims=(-2, -1)) if k % 4 else x
+
+
+def dihedral_inverse(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Undo :func:`dihedral` with the same ``k``."""
+    if k % 4:
+        x = torch.rot90(x, -(k % 4), dims=(-2, -1))
+    return torch.flip(x, dims=(-1,)) if k >= 4 else x
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How slices of one shape are run: a tile grid and a batch size."""
+
+    grid: TileGrid
+    batch_size: int
+
+    @property
+    def tiled(self) -> bool:
+        """False when each slice goes through the network whole."""
+        return not self.grid.single
+
+
+def _round16(n: int) -> int:
+    return int(math.ceil(n / _DIVISOR) * _DIVISOR)
+
+
+class Predictor:
+    """Label-path inference for one model on one device.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any module with ``predict_label(x)``: (B, 1, H, W) -> (B, 1, H, W) in [-1, 1].
+    config : SegmentConfig
+        Tile, overlap, batch size, device, TTA, mixed precision, compile.
+    """
+
+    def __init__(self, model: nn.Module, *, config: SegmentConfig | None = None) -> None:
+        self.config = config or SegmentConfig()
+        info = resolve_device(self.config.device, num_threads=self.config.num_threads)
+        self.device = info.device
+        self.device_name = info.name
+        self.model = model.to(self.device).eval()
+        self.amp = autocast_dtype(self.device, self.config.amp)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+            if self.config.channels_last:
+                self.model = self.model.to(memory_format=torch.channels_last)
+        self._fn: Any = self.model.predict_label
+        if self.config.compile:
+            self._fn = torch.compile(self.model.predict_label, dynamic=False)
+        cfg_m = getattr(getattr(model, "config", None), "m", 16)
+        self.width = int(cfg_m) if isinstance(cfg_m, int) else 16
+        self._plans: dict[tuple[int, int], Plan] = {}
+        self._weights: dict[tuple[int, int], tuple[torch.Tensor, list[torch.Tensor]]] = {}
+
+    # -- planning ---------------------------------------------------------------------------
+    def bytes_per_pixel(self) -> int:
+        """Estimated peak activation bytes per input pixel (label path)."""
+        per = BYTES_PER_PIXEL_PER_M * self.width
+        return per // 2 if self.amp is not None else per
+
+    def plan(self, shape: tuple[int, int]) -> Plan:
+        """Tile grid and batch size for slices of ``shape`` (H, W); cached."""
+        key = (int(shape[0]), int(shape[1]))
+        if key in self._plans:
+            return self._plans[key]
+        cfg = self.config
+        budget = memory_budget_bytes(self.device, fraction=cfg.memory_fraction,
+                                     cpu_cap_mb=cfg.max_cpu_memory_mb)  # fmt: skip
+        px_budget = max(1, budget // self.bytes_per_pixel())
+        h, w = key
+        full_px = _round16(h) * _round16(w)
+        cap = _MAX_CUDA_BATCH if self.device.type == "cuda" else _MAX_CPU_BATCH
+        if cfg.tile is not None:
+            tile = _round16(int(cfg.tile))
+        elif full_px <= px_budget:
+            tile = max(h, w)
+        else:
+            tile = max(64, int(math.sqrt(px_budget)) // _DIVISOR * _DIVISOR)
+        grid = plan_tiles(key, tile=tile, overlap=cfg.overlap)
+        tile_px = _round16(grid.tile[0]) * _round16(grid.tile[1])
+        batch = cfg.batch_size or int(max(1, min(cap, px_budget // tile_px)))
+        plan = Plan(grid, int(batch))
+        log.info("slices %dx%d: %s, batch %d (budget %.0f MiB)", h, w,
+                 "full slice" if grid.single else f"{len(grid)} tiles of {grid.tile}",
+                 plan.batch_size, budget / 2**20)  # fmt: skip
+        self._plans[key] = plan
+        return plan
+
+    def _windows(self, grid: TileGrid) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        key = grid.shape
+        if key not in self._weights:
+            wins = [torch.from_numpy(grid.window(y, x)).to(self.device) for y, x in grid.boxes]
+            total = torch.from_numpy(grid.weight_sum()).to(self.device)
+            self._weights[key] = (total, wins)
+        return self._weights[key]
+
+    # -- compute ----------------------------------------------------------------------------
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, h, w) float32 on device -> probabilities (B, 1, h, w) float32."""
+        if self.device.type == "cuda" and self.config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        if self.amp is not None:
+            with torch.autocast(self.device.type, dtype=self.amp):
+                y = self._fn(x)
+        else:
+            y = self._fn(x)
+        return ((y.float() + 1.0) * 0.5).clamp_(0.0, 1.0)
+
+    def _predict_plain(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (N, 1, H, W) on device -> (N, 1, H, W) probabilities, no TTA."""
+        h, w = int(x.shape[-2]), int(x.shape[-1])
+        plan = self.plan((h, w))
+        b = plan.batch_size
+        if not plan.tiled:
+            return torch.cat([self._forward(x[i : i + b]) for i in range(0, x.shape[0], b)])
+        grid = plan.grid
+        th, tw = grid.tile
+        total, wins = self._windows(grid)
+        out = torch.zeros_like(x)
+        jobs = [(n, t) for n in range(x.shape[0]) for t in range(len(grid))]
+        boxes = grid.boxes
+        for j in range(0, len(jobs), b):
+            chunk = jobs[j : j + b]
+            tiles = torch.stack(
+                [x[n, :, boxes[t][0] : boxes[t][0] + th, boxes[t][1] : boxes[t][1] + tw]
+                 for n, t in chunk]
+            )  # fmt: skip
+            pred = self._forward(tiles)
+            for (n, t), p in zip(chunk, pred):
+                y0, x0 = boxes[t]
+                out[n, :, y0 : y0 + th, x0 : x0 + tw] += p * wins[t]
+        return out / total
+
+    @torch.inference_mode()
+    def predict(self, slices: np.ndarray) -> np.ndarray:
+        """Membrane probability of normalised slices.
+
+        Parameters
+        ----------
+        slices : ndarray, shape (N, H, W) or (H, W)
+            Slices already normalised with :func:`sxtseg.preprocess.normalize_slices`.
+
+        Returns
+        -------
+        ndarray of float32, same shape, values in [0, 1]
+        """
+        arr = np.asarray(slices, dtype=np.float32)
+        squeeze = arr.ndim == 2
+        if squeeze:
+            arr = arr[None]
+        if arr.ndim != 3:
+            raise ValueError(f"expected (N, H, W) slices, got shape {arr.shape}")
+        x = torch.from_numpy(np.ascontiguousarray(arr)).to(self.device)[:, None]
+        if not self.config.tta:
+            out = self._predict_plain(x)
+        else:
+            out = torch.zeros_like(x)
+            for k in range(8):
+                out += dihedral_inverse(self._predict_plain(dihedral(x, k)), k)
+            out /= 8.0
+        res = out[:, 0].float().cpu().numpy()
+        return res[0] if squeeze else res
