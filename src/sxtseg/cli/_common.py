@@ -1,5 +1,7 @@
 """Option types and helpers shared by the command modules (no heavy imports)."""
 
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import typer
@@ -45,3 +47,22 @@ def not_yet(command: str, issue: str) -> None:
     from sxtseg.errors import NotImplementedYet
 
     raise NotImplementedYet(f"'sxtseg {command}' is not implemented yet ({issue})")
+
+
+@contextlib.contextmanager
+def tqdm_progress(desc: str, *, unit: str = "it") -> Iterator[Callable[[int, int], None]]:
+    """A ``progress(done, total)`` callback drawing a tqdm bar (hidden when not a terminal)."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit=unit, disable=None)
+
+    def update(done: int, total: int) -> None:
+        if bar.total != total:
+            bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        bar.close()

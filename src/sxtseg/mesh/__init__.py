@@ -1,0 +1,30 @@
+"""3D surfaces of objects in nm (scikit-image marching cubes + trimesh; no torch).
+
+- :func:`mesh_objects` / :func:`surface_of` — one closed, smoothed surface per
+  object; vertex columns (x, y, z) in nm = index × voxel size + origin.
+- :func:`write_surfaces` — PLY/OBJ/STL/GLB per object plus a combined,
+  coloured scene.
+- :func:`render_scene_png`, :func:`slice_overlays_png` — PNG previews.
+- :func:`surfaces_file` — the file-level job behind ``sxtseg surfaces``.
+"""
+
+from sxtseg.mesh.config import MeshConfig
+from sxtseg.mesh.export import FORMATS, SurfaceFiles, write_surfaces
+from sxtseg.mesh.job import SurfacesResult, surfaces_file
+from sxtseg.mesh.render import render_scene_png, slice_overlays_png
+from sxtseg.mesh.surface import ObjectMesh, distinct_colors, mesh_objects, surface_of
+
+__all__ = [
+    "FORMATS",
+    "MeshConfig",
+    "ObjectMesh",
+    "SurfaceFiles",
+    "SurfacesResult",
+    "distinct_colors",
+    "mesh_objects",
+    "render_scene_png",
+    "slice_overlays_png",
+    "surface_of",
+    "surfaces_file",
+    "write_surfaces",
+]

@@ -1,0 +1,177 @@
+"""File-level jobs: read a mask or instance volume, make objects, write the table."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sxtseg.errors import InputError
+from sxtseg.morphometry.config import MeasureConfig, ObjectsConfig
+from sxtseg.morphometry.measure import measure_objects, write_table
+from sxtseg.morphometry.objects import filter_by_volume, instance_dtype, objects_from_mask
+from sxtseg.types import Volume, require_voxel_size
+
+__all__ = ["MeasureResult", "load_objects", "measure_file", "write_instances"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class MeasureResult:
+    """What :func:`measure_file` produced.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per object (see :data:`sxtseg.morphometry.COLUMNS`).
+    paths : list of Path
+        Files written (table, Parquet twin, instance volume).
+    """
+
+    table: pd.DataFrame
+    paths: list[Path]
+
+
+def load_objects(
+    path: str | Path,
+    *,
+    instances: bool = False,
+    voxel_size: Any = None,
+    config: ObjectsConfig | None = None,
+    threshold: float = 0.5,
+    progress: Progress | None = None,
+) -> Volume:
+    """Read a mask (objects are made from it) or an instance volume (used as is).
+
+    Parameters
+    ----------
+    path : str or Path
+        Any format :func:`sxtseg.io.read_volume` reads.
+    instances : bool
+        The file holds instance labels (0 = background); only the volume
+        limits of ``config`` apply and ids are kept.
+    voxel_size : float or (z, y, x), optional
+        nm; overrides the header. Required when the header has none.
+    config : ObjectsConfig, optional
+    threshold : float
+        Foreground of a float mask (e.g. probabilities) is ``data > threshold``.
+    progress : callable(done, total), optional
+
+    Returns
+    -------
+    Volume
+        ``data`` uint32 instance labels (Z, Y, X) with the input's voxel size
+        and origin.
+    """
+    from sxtseg.io import read_volume
+
+    cfg = config or ObjectsConfig()
+    vol = read_volume(path, voxel_size=voxel_size)
+    spacing = require_voxel_size(vol, None, what="measuring in nm")
+    data = np.asarray(vol.data)
+    if instances:
+        if data.dtype.kind not in "iub":
+            raise InputError(f"{path}: an instance volume must hold integers, not {data.dtype}")
+        if data.dtype.kind == "i" and data.min() < 0:
+            raise InputError(f"{path}: negative instance labels")
+        labels = data.astype(np.uint32)
+        filter_by_volume(
+            labels,
+            spacing=spacing,
+            min_volume_nm3=cfg.min_volume_nm3,
+            max_volume_nm3=cfg.max_volume_nm3,
+        )
+    else:
+        if data.dtype.kind == "f":
+            mask = data > threshold
+        else:
+            mask = data != 0
+            if data.dtype.kind in "iu" and data.max() > 1:
+                log.warning(
+                    "%s holds labels up to %d; treated as a binary mask (pass --instances "
+                    "to keep the labels)",
+                    path,
+                    int(data.max()),
+                )
+        del data
+        labels = objects_from_mask(mask, spacing=spacing, config=cfg, progress=progress)
+    return Volume(labels, spacing, vol.origin, {"source": str(path)})
+
+
+def write_instances(path: str | Path, labels: Volume, *, overwrite: bool = False) -> Path:
+    """Write an instance volume as uint16 (when the ids fit) or uint32, with its voxel size.
+
+    MRC has no uint32 mode: more than 65,535 objects need ``.tif``, ``.zarr``
+    or ``.h5``.
+    """
+    from sxtseg.io import format_of, write_volume
+
+    data = np.asarray(labels.data)
+    top = int(data.max()) if data.size else 0
+    dtype = instance_dtype(top)
+    if dtype == np.uint32 and format_of(path, for_writing=True) == "mrc":
+        raise InputError(f"{path}: {top} objects do not fit MRC (uint16); use .tif, .zarr or .h5")
+    return write_volume(path, labels.with_data(data.astype(dtype, copy=False)), overwrite=overwrite)
+
+
+def measure_file(
+    mask_path: str | Path,
+    table_path: str | Path,
+    *,
+    instances: bool = False,
+    voxel_size: Any = None,
+    objects: ObjectsConfig | None = None,
+    config: MeasureConfig | None = None,
+    threshold: float = 0.5,
+    instances_path: str | Path | None = None,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+) -> MeasureResult:
+    """``sxtseg measure``: mask or instance file -> table of objects in nm.
+
+    Parameters
+    ----------
+    mask_path : str or Path
+    table_path : str or Path
+        ``.csv``/``.tsv`` (plus a ``.parquet`` twin when pyarrow is present)
+        or ``.parquet``.
+    instances, voxel_size, objects, threshold
+        See :func:`load_objects`.
+    config : MeasureConfig, optional
+    instances_path : str or Path, optional
+        Also write the instance volume here.
+    overwrite : bool
+    progress : callable(done, total), optional
+        Called once per measured object.
+
+    Returns
+    -------
+    MeasureResult
+    """
+    table_path = Path(table_path)
+    if table_path.exists() and not overwrite:
+        raise InputError(f"{table_path} exists (pass --overwrite to replace it)")
+    labels = load_objects(
+        mask_path, instances=instances, voxel_size=voxel_size, config=objects, threshold=threshold
+    )
+    assert labels.voxel_size is not None
+    table = measure_objects(
+        np.asarray(labels.data),
+        spacing=labels.voxel_size,
+        origin=labels.origin,
+        config=config,
+        progress=progress,
+    )
+    paths = write_table(table, table_path, overwrite=overwrite)
+    if instances_path is not None:
+        paths.append(write_instances(instances_path, labels, overwrite=overwrite))
+    log.info("%d objects measured -> %s", len(table), table_path)
+    return MeasureResult(table, paths)

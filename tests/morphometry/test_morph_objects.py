@@ -1,0 +1,135 @@
+"""Objects from masks: outlines -> compartments, filled masks, watershed splits, size filters."""
+
+import numpy as np
+import pytest
+
+from sxtseg.morphometry import (
+    ObjectsConfig,
+    enclosed_regions,
+    filter_by_volume,
+    objects_from_mask,
+)
+
+SP = (12.0, 8.0, 8.0)
+SHAPE = (56, 90, 150)
+
+
+def coords(shape=SHAPE, spacing=SP):
+    return np.meshgrid(
+        *[np.arange(n) * s for n, s in zip(shape, spacing, strict=True)], indexing="ij"
+    )
+
+
+Z, Y, X = coords()
+
+
+def ball(c, r):
+    return (Z - c[0]) ** 2 + (Y - c[1]) ** 2 + (X - c[2]) ** 2 <= r * r
+
+
+def shell(c, r, t=16.0):
+    return ball(c, r) & ~ball(c, r - t)
+
+
+def sizes(labels):
+    return np.bincount(labels.ravel())[1:]
+
+
+def test_touching_filled_spheres_become_two():
+    a, b = ball((330, 360, 300), 190), ball((330, 360, 660), 190)  # touching at one point
+    labels = objects_from_mask(a | b, spacing=SP)
+    assert labels.dtype == np.uint32
+    assert labels.max() == 2
+    # each object is (almost exactly) one ball
+    for obj in (1, 2):
+        part = labels == obj
+        best = max((part & a).sum(), (part & b).sum())
+        assert best / a.sum() == pytest.approx(1.0, abs=0.02)
+
+
+def test_overlapping_spheres_split_at_the_neck_but_a_rod_stays_whole():
+    a, b = ball((330, 360, 330), 190), ball((330, 360, 610), 190)  # 280 nm apart: a neck
+    assert objects_from_mask(a | b, spacing=SP).max() == 2
+    assert objects_from_mask(a | b, spacing=SP, config=ObjectsConfig(split=False)).max() == 1
+    rod = (np.abs(Z - 330) <= 70) & (np.abs(Y - 360) <= 70) & (np.abs(X - 600) <= 450)
+    assert objects_from_mask(rod, spacing=SP).max() == 1
+
+
+def test_touching_outlined_spheres_become_two_filled_compartments():
+    c1, c2 = (330, 360, 300), (330, 360, 660)
+    labels = objects_from_mask(shell(c1, 190) | shell(c2, 190), spacing=SP)
+    assert labels.max() == 2
+    got = sorted(sizes(labels))
+    want = sorted([ball(c1, 190).sum(), ball(c2, 190).sum()])
+    assert got == pytest.approx(want, rel=0.02)
+
+
+def test_nested_outlines_give_cell_and_organelles():
+    cell = shell((330, 360, 600), 320)  # mask voxels of the big compartment
+    cell = (Z - 330) ** 2 / 310**2 + (Y - 360) ** 2 / 340**2 + (X - 600) ** 2 / 560**2 <= 1
+    inner = (Z - 330) ** 2 / 294**2 + (Y - 360) ** 2 / 324**2 + (X - 600) ** 2 / 544**2 <= 1
+    org1, org2 = (330, 360, 380), (330, 360, 820)
+    mask = (cell & ~inner) | shell(org1, 120) | shell(org2, 100)
+    labels = objects_from_mask(mask, spacing=SP, config=ObjectsConfig(mode="outlines"))
+    assert labels.max() == 3
+    vols = sorted(sizes(labels))
+    assert vols[0] == pytest.approx(ball(org2, 100).sum(), rel=0.03)
+    assert vols[1] == pytest.approx(ball(org1, 120).sum(), rel=0.03)
+    # the cytoplasm: the whole cell minus the organelles
+    cyto = cell.sum() - ball(org1, 120).sum() - ball(org2, 100).sum()
+    assert vols[2] == pytest.approx(cyto, rel=0.03)
+
+
+def test_tube_open_in_z_is_filled_per_slice():
+    r_out, r_in = 180.0, 160.0
+    ring = (Y - 360) ** 2 + (X - 600) ** 2
+    tube = (ring <= r_out**2) & (ring > r_in**2)  # open at z = 0 and z = Z-1
+    enclosed = enclosed_regions(tube, fill_slices=False)
+    assert not enclosed.any()
+    labels = objects_from_mask(tube, spacing=SP)
+    assert labels.max() == 1
+    assert sizes(labels)[0] == pytest.approx((ring <= r_out**2).sum(), rel=0.01)
+
+
+def test_filled_mask_is_kept_as_is():
+    blob = ball((330, 360, 600), 250)
+    labels = objects_from_mask(blob, spacing=SP)
+    np.testing.assert_array_equal(labels > 0, blob)
+    # an internal hole is filled
+    holed = blob & ~ball((330, 360, 600), 20)
+    assert np.array_equal(objects_from_mask(holed, spacing=SP) > 0, blob)
+
+
+def test_connectivity_6_and_26():
+    mask = np.zeros((5, 5, 5), bool)
+    mask[1, 1, 1] = mask[2, 2, 2] = True  # corner neighbours
+    six = objects_from_mask(mask, spacing=10.0, config=ObjectsConfig(connectivity=6))
+    twenty_six = objects_from_mask(mask, spacing=10.0, config=ObjectsConfig(connectivity=26))
+    assert six.max() == 2
+    assert twenty_six.max() == 1
+
+
+def test_volume_filters_in_nm3():
+    small, big = ball((330, 360, 300), 60), ball((330, 360, 700), 150)
+    mask = small | big
+    vox = SP[0] * SP[1] * SP[2]
+    v_small, v_big = small.sum() * vox, big.sum() * vox
+    cfg = ObjectsConfig(min_volume_nm3=(v_small + v_big) / 2)
+    labels = objects_from_mask(mask, spacing=SP, config=cfg)
+    assert labels.max() == 1
+    assert np.array_equal(labels > 0, big)
+    cfg = ObjectsConfig(max_volume_nm3=(v_small + v_big) / 2)
+    assert np.array_equal(objects_from_mask(mask, spacing=SP, config=cfg) > 0, small)
+    inst = np.where(small, 3, np.where(big, 8, 0)).astype(np.uint16)
+    filter_by_volume(inst, spacing=SP, min_volume_nm3=v_small + 1)
+    assert set(np.unique(inst)) == {0, 8}
+
+
+def test_empty_mask_and_bad_config():
+    assert objects_from_mask(np.zeros((3, 4, 5)), spacing=1.0).max() == 0
+    with pytest.raises(ValueError):
+        ObjectsConfig(connectivity=8)
+    with pytest.raises(ValueError):
+        ObjectsConfig(mode="membranes")
+    with pytest.raises(ValueError):
+        objects_from_mask(np.zeros((4, 5)), spacing=1.0)
