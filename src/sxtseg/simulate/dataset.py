@@ -17,21 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage
 
 from sxtseg.errors import InputError
 from sxtseg.simulate.contrast import lac
-from sxtseg.simulate.forward import (
-    TiltGeometry,
-    blurred_projections,
-    from_planes,
-    layered_projector,
-    to_planes,
-)
+from sxtseg.simulate.imaging import acquire, reconstruct
 from sxtseg.simulate.phantoms import Canvas, Grid
 from sxtseg.simulate.profiles import SimProfile, load_profile
 from sxtseg.simulate.recipes import Recipe, get_recipe
-from sxtseg.simulate.reconstruct import sirt
 from sxtseg.simulate.scene import paint_scene
 from sxtseg.types import Volume
 
@@ -216,27 +208,10 @@ def simulate(
 
     ph = make_phantom(shape, voxel_size=v, seed=rng_scene, recipe=rec, energy_ev=prof.energy_ev)
     stage("phantom", 0.2)
-    angles = prof.tilt_angles()
-    geom = TiltGeometry(shape[0], shape[2], tuple(float(a) for a in angles), v)
-    layer_nm = max(prof.depth_of_focus_nm / 5.0, 4.0 * v)
-    proj = layered_projector(geom, layer_nm=layer_nm, focus_offset_nm=prof.focus_offset_nm)
-    stage("projector", 0.3)
-    sig = prof.blur_sigma_nm(proj.defocus_nm) / v if blur else None
-    planes = to_planes(ph.lac)
-    p = blurred_projections(proj, planes, sigma_px=sig)  # (A, X, Y) line integrals
-    if prof.jitter_px > 0:
-        shifts = rng_img.normal(0.0, prof.jitter_px, size=(len(angles), 2))
-        for a in range(len(angles)):
-            p[a] = ndimage.shift(p[a], shifts[a], order=1, mode="nearest")
-    if noise:
-        counts = rng_img.poisson(prof.dose_photons * np.exp(-p.astype(np.float64)))
-        p = (-np.log(np.maximum(counts, 0.5) / prof.dose_photons)).astype(np.float32)
+    series = acquire(ph.lac, prof, rng=rng_img, noise=noise, blur=blur)
+    angles = series.angles_deg
     stage("tilt series", 0.45)
-    a = proj.layers[0]
-    for layer in proj.layers[1:]:
-        a = a + layer
-    rec_planes = sirt(a.tocsr(), p.reshape(geom.n_rows, -1), iterations=prof.sirt_iterations)
-    tomo = from_planes(rec_planes, shape)  # type: ignore[arg-type]
+    tomo = reconstruct(series, iterations=prof.sirt_iterations)
     stage("sirt", 1.0)
     vs = (v, v, v)
     labels = [

@@ -186,11 +186,11 @@ class Canvas:
     def fits(self, f: LocalField, *, gap: float, container: np.ndarray | None = None) -> bool:
         """True when the shape grown by ``gap`` nm overlaps no placed object and,
         with ``container`` (signed distance of the enclosing compartment, full grid),
-        stays ``gap`` nm inside it."""
+        its interior stays ``gap`` nm inside the container."""
         m = f.d < gap
         if not m.any() or (self.occupied[f.window] & m).any():
             return False
-        if container is not None and (container[f.window][m] > -gap).any():
+        if container is not None and (container[f.window][f.d < 0] > -gap).any():
             return False
         return True
 

@@ -51,7 +51,15 @@ class _Painter:
         return int(self.rng.poisson(self.u(density) * volume_um3))
 
     def random_point(self) -> np.ndarray:
+        """A uniformly random point (nm) in the box."""
         return self.rng.uniform(0, 1, 3) * (np.asarray(self.g.shape) - 1) * self.v
+
+    def inner_point(self) -> np.ndarray:
+        """A random point (nm) at least 30 nm inside the cytoplasm (box point if none)."""
+        if self.inner.size == 0:
+            return self.random_point()
+        idx = np.unravel_index(self.inner[self.rng.integers(self.inner.size)], self.g.shape)
+        return (np.asarray(idx, float) + self.rng.uniform(-0.5, 0.5, 3)) * self.v
 
     # -- cell body --------------------------------------------------------------
     def cell(self) -> None:
@@ -140,6 +148,7 @@ class _Painter:
         self.c.mark_truth(fpm)
         self.bilayer(fpm)
         self.c.occupied |= self.d_pm > -20.0
+        self.inner = np.flatnonzero(self.d_cell < -30.0)
 
     def filopodia(self) -> list[tuple[Tube, LocalField, float]]:
         r, rng = self.r, self.rng
@@ -208,7 +217,7 @@ class _Painter:
 
             def make() -> Shape:
                 return Ellipsoid(
-                    self.random_point(), (axes[1] * 0.9, axes[1], axes[2]), random_rotation(rng)
+                    self.inner_point(), (axes[1] * 0.9, axes[1], axes[2]), random_rotation(rng)
                 )
         else:
 
@@ -260,7 +269,7 @@ class _Painter:
                 return Tube(
                     bent_path(
                         rng,
-                        self.random_point(),
+                        self.inner_point(),
                         rng.normal(size=3),
                         max(length - dia, 50.0),
                         step=30.0,
@@ -269,7 +278,7 @@ class _Painter:
                     rad,
                 )
             return Ellipsoid(
-                self.random_point(),
+                self.inner_point(),
                 (0.5 * max(length, dia * 1.2), rad, rad * self.u((0.7, 1.0))),
                 random_rotation(rng),
             )
@@ -352,7 +361,7 @@ class _Painter:
             self.simple(
                 "vacuole",
                 lambda rad=rad: Ellipsoid(
-                    self.random_point(),
+                    self.inner_point(),
                     (rad * self.u((0.85, 1)), rad, rad * self.u((0.85, 1))),
                     random_rotation(rng),
                 ),
@@ -363,9 +372,9 @@ class _Painter:
             def make() -> Shape:
                 rad = 0.5 * self.u(rng_d)
                 if elong <= 0:
-                    return Sphere(self.random_point(), rad)
+                    return Sphere(self.inner_point(), rad)
                 return Ellipsoid(
-                    self.random_point(),
+                    self.inner_point(),
                     (rad * (1 + self.u((0, elong))), rad, rad * self.u((0.8, 1.0))),
                     random_rotation(rng),
                 )
@@ -379,7 +388,7 @@ class _Painter:
             self.simple(
                 "er",
                 lambda dia=dia, th=th: Ellipsoid(
-                    self.random_point(),
+                    self.inner_point(),
                     (0.5 * th, 0.5 * dia, 0.5 * dia * self.u((0.4, 1.0))),
                     random_rotation(rng),
                 ),
@@ -398,7 +407,7 @@ class _Painter:
                 lambda dia=dia, length=length: Tube(
                     bent_path(
                         rng,
-                        self.random_point(),
+                        self.inner_point(),
                         rng.normal(size=3),
                         length,
                         step=25.0,
