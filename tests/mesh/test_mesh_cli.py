@@ -16,15 +16,17 @@ SP = (10.0, 8.0, 8.0)
 
 def _shells():
     """Two outlined spheres (membranes), one solid blob, and their filled truth."""
-    shape = (40, 60, 90)
+    shape = (40, 60, 100)
     z, y, x = np.meshgrid(*[np.arange(n) * s for n, s in zip(shape, SP)], indexing="ij")
 
     def ball(c, r):
         return (z - c[0]) ** 2 + (y - c[1]) ** 2 + (x - c[2]) ** 2 <= r * r
 
     a, b = ball((200, 240, 160), 130), ball((200, 240, 480), 110)
-    blob = ball((200, 240, 650), 40)
-    membranes = (a & ~ball((200, 240, 160), 114)) | (b & ~ball((200, 240, 480), 94)) | blob
+    blob = ball((200, 240, 700), 60)
+    # membranes 16 nm thick centred on the spheres
+    membranes = (ball((200, 240, 160), 138) & ~ball((200, 240, 160), 122)) | blob
+    membranes |= ball((200, 240, 480), 118) & ~ball((200, 240, 480), 102)
     truth = np.zeros(shape, np.uint16)
     truth[a], truth[b], truth[blob] = 1, 2, 3
     return membranes.astype(np.uint8), truth

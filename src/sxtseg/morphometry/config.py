@@ -26,13 +26,15 @@ class ObjectsConfig:
         edges and corners). Background regions always use 6, so a membrane
         that is closed for 26-connected voxels encloses its lumen.
     fill_slices : bool
-        Also fill contours closed in a Z slice but open in 3D (objects cut by
-        the top or bottom of the volume, small gaps in a membrane).
+        Also fill regions open only through the top or bottom of the volume:
+        contours closed in every Z slice (objects cut by the slab's limits).
+        Regions reaching a side face of the volume are never filled.
     membrane_steps : int
-        In outlines mode, how many voxel layers of membrane each compartment
-        takes (6-connected growth). Inner compartments grow first, so an
-        organelle owns its membrane and its volume is everything inside the
-        membrane's outer surface.
+        In outlines mode, membrane voxels up to this many (largest) voxel
+        sizes from a compartment or the outside go to the nearest of them
+        (Euclidean, nm), so boundaries follow the membrane's mid-surface;
+        4 splits membranes up to ~8 voxels thick. Mask components thicker
+        than that which touch no compartment are solid objects.
     min_lumen_voxels : int
         Enclosed background regions smaller than this are holes in the mask,
         not compartments.
@@ -55,7 +57,7 @@ class ObjectsConfig:
     fill_slices: bool = True
     membrane_steps: int = 4
     min_lumen_voxels: int = 27
-    outline_ratio: float = 0.25
+    outline_ratio: float = 0.05
     split: bool = True
     split_depth_nm: float | None = None
     min_volume_nm3: float | None = None

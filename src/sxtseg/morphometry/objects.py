@@ -5,14 +5,17 @@ the compartments they enclose. :func:`objects_from_mask` turns either kind of
 mask into an instance volume (uint32, 0 = background):
 
 1. Background regions enclosed in 3D (6-connected, not touching any face of
-   the volume) are compartments; with ``fill_slices`` so are regions enclosed
-   within a Z slice (objects cut by the top or bottom of the volume, membranes
-   with small gaps).
+   the volume) are compartments; with ``fill_slices`` so are regions open only
+   through the top or bottom faces, whose contours are closed in every Z slice
+   (objects cut by the slab's limits).
 2. ``outlines`` mode: each compartment then takes up to ``membrane_steps``
-   layers of the membrane around it, inner compartments first (an organelle
-   owns its membrane; the cytoplasm around it is the rest). Mask components
-   that enclose nothing and touch no compartment (solid blobs) become objects
-   too. ``filled`` mode: the enclosed regions are
+   voxels of membrane: every membrane voxel goes to the nearest compartment
+   or to the outside (Euclidean, in nm), so each boundary follows the
+   membrane's mid-surface (a vesicle's volume is what its membrane's middle
+   encloses). Mask components
+   that touch no compartment and are thicker than ``2 × membrane_steps``
+   voxels (solid blobs) become objects too; thinner ones are open membranes
+   and are dropped. ``filled`` mode: the enclosed regions are
    holes, filled; the objects are the components of the filled mask.
 3. Solid objects are split with a seeded watershed on the distance transform
    (in nm) where a neck is ``split_depth_nm`` thinner than the bodies it joins.
@@ -46,7 +49,6 @@ log = logging.getLogger(__name__)
 
 _SIX = ndimage.generate_binary_structure(3, 1)
 _TWENTYSIX = ndimage.generate_binary_structure(3, 3)
-_FOUR = ndimage.generate_binary_structure(2, 1)
 
 
 def label_components(mask: np.ndarray, *, connectivity: int = 6) -> tuple[np.ndarray, int]:
@@ -84,8 +86,10 @@ def enclosed_regions(mask: np.ndarray, *, fill_slices: bool = True) -> np.ndarra
     ----------
     mask : ndarray of bool, shape (Z, Y, X)
     fill_slices : bool
-        Also count background enclosed within a Z slice (4-connected) although
-        it is open in 3D.
+        Also count background regions that are open only through the top or
+        bottom of the volume (Z faces): their contours are closed in every Z
+        slice (an object cut by the slab's limits, a tube along Z). Regions
+        reaching a side (Y or X) face are never enclosed.
 
     Returns
     -------
@@ -95,20 +99,9 @@ def enclosed_regions(mask: np.ndarray, *, fill_slices: bool = True) -> np.ndarra
     mask = np.asarray(mask, dtype=bool)
     labels, count = ndimage.label(~mask, structure=_SIX)
     keep = np.ones(count + 1, dtype=bool)
-    keep[_face_labels(labels, (0, 1, 2))] = False
+    keep[_face_labels(labels, (1, 2) if fill_slices else (0, 1, 2))] = False
     keep[0] = False
-    enclosed = keep[labels]
-    del labels
-    if fill_slices:
-        for z in range(mask.shape[0]):
-            lab2, n2 = ndimage.label(~mask[z], structure=_FOUR)
-            if n2 == 0:
-                continue
-            keep2 = np.ones(n2 + 1, dtype=bool)
-            keep2[np.unique(np.concatenate([lab2[0], lab2[-1], lab2[:, 0], lab2[:, -1]]))] = False
-            keep2[0] = False
-            enclosed[z] |= keep2[lab2]
-    return enclosed
+    return keep[labels]
 
 
 def _drop_small(labels: np.ndarray, count: int, min_voxels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -123,50 +116,45 @@ def _drop_small(labels: np.ndarray, count: int, min_voxels: int) -> tuple[np.nda
     return labels, removed
 
 
-def _nesting_depth(lumens: np.ndarray, count: int) -> np.ndarray:
-    """How many other compartments enclose each one (index = label; 0 unused)."""
-    depth = np.zeros(count + 1, dtype=np.int64)
-    for obj_id, sl in enumerate(ndimage.find_objects(lumens), 1):
-        if sl is None:
-            continue
-        holes = enclosed_regions(lumens[sl] == obj_id, fill_slices=True)
-        inside = np.unique(lumens[sl][holes])
-        depth[inside[(inside != 0) & (inside != obj_id)]] += 1
-    return depth
+def _assign_nearest(
+    labels: np.ndarray,
+    target: np.ndarray,
+    *,
+    outside: int,
+    spacing: Spacing,
+    max_nm: float,
+    slab: int = 32,
+) -> None:
+    """Give each ``target`` voxel (in place) the label of the nearest compartment.
 
-
-def _grow_nested(labels: np.ndarray, target: np.ndarray, steps: int) -> None:
-    """Grow compartments (in place) into ``target`` voxels by up to ``steps`` 6-connected layers.
-
-    Inner compartments go first (deepest nesting, then smallest), so the
-    membrane between an organelle and the cytoplasm around it belongs to the
-    organelle: an object is everything inside its outer membrane surface.
+    A target voxel goes to the nearest labelled compartment unless the
+    ``outside`` label is nearer (Euclidean distances in nm; exact ties, common
+    in symmetric bands, are split by the parity of z + y + x). A band
+    between two regions is thus split along its middle whatever its
+    curvature; voxels farther than ``max_nm`` from every
+    compartment stay 0. Works on Z slabs with a halo (bounded memory).
     """
-    count = int(labels.max())
-    if steps == 0 or count == 0:
-        return
-    depth = _nesting_depth(labels, count)
-    sizes = np.bincount(labels.ravel(), minlength=count + 1)
-    slices = ndimage.find_objects(labels)
-    order = sorted(range(1, count + 1), key=lambda i: (-depth[i], sizes[i]))
-    for obj_id in order:
-        sl0 = slices[obj_id - 1]
-        if sl0 is None:
+    nz = labels.shape[0]
+    halo = int(np.ceil(max_nm / spacing[0])) + 1
+    for z0 in range(0, nz, slab):
+        z1 = min(nz, z0 + slab)
+        if not target[z0:z1].any():
             continue
-        sl = tuple(
-            slice(max(0, s.start - steps), min(n, s.stop + steps))
-            for s, n in zip(sl0, labels.shape, strict=True)
-        )
-        sub = labels[sl]
-        free = target[sl] & (sub == 0)
-        own = sub == obj_id
-        for _ in range(steps):
-            grow = ndimage.binary_dilation(own, _SIX) & free
-            if not grow.any():
-                break
-            own |= grow
-            free &= ~grow
-            sub[grow] = obj_id
+        a, b = max(0, z0 - halo), min(nz, z1 + halo)
+        lab = labels[a:b]
+        comp = (lab != 0) & (lab != outside)
+        if not comp.any():
+            continue
+        d_in, idx = ndimage.distance_transform_edt(~comp, sampling=spacing, return_indices=True)
+        d_out = ndimage.distance_transform_edt(lab != outside, sampling=spacing)
+        core = slice(z0 - a, z1 - a)
+        near = lab[tuple(i[core] for i in idx)]
+        di, do = d_in[core], d_out[core]
+        zz, yy, xx = np.ogrid[z0:z1, : lab.shape[1], : lab.shape[2]]
+        even = (zz + yy + xx) % 2 == 0
+        closer = (di < do - 1e-6) | ((np.abs(di - do) <= 1e-6) & even)
+        take = target[z0:z1] & (di <= max_nm) & closer
+        labels[z0:z1][take] = near[take]
 
 
 def split_touching(
@@ -349,20 +337,39 @@ def objects_from_mask(
     del holes
 
     if _outline_mode(mask, lumen_lab > 0, cfg):
+        n_comp = int(lumen_lab.max())
+        # solid blobs: mask components that border no compartment and are thicker
+        # than a membrane (open membranes, e.g. a plasma membrane cut by the
+        # volume's sides, are not objects)
+        mask_lab, n_mask = label_components(mask, connectivity=cfg.connectivity)
+        near = ndimage.binary_dilation(lumen_lab > 0, _SIX) & mask
+        solid = np.zeros(n_mask + 1, dtype=bool)
+        if cfg.membrane_steps:
+            core = ndimage.binary_erosion(mask, _SIX, iterations=cfg.membrane_steps)
+            solid[np.unique(mask_lab[core])] = True
+            del core
+        else:
+            solid[:] = True
+        solid[np.unique(mask_lab[near])] = False
+        solid[0] = False
+        del near
+        solid_vox = solid[mask_lab]
+        # membranes are shared between the compartments and the outside
+        outside = np.uint32(n_comp + 1)
         labels = lumen_lab.astype(np.uint32)
         del lumen_lab
-        _grow_nested(labels, mask, cfg.membrane_steps)
-        n_comp = int(labels.max())
-        rest = mask & (labels == 0)
-        rest_lab, n_rest = label_components(rest, connectivity=cfg.connectivity)
-        touching = np.unique(rest_lab[ndimage.binary_dilation(labels > 0, _SIX) & rest])
-        solid = np.ones(n_rest + 1, dtype=bool)
-        solid[touching] = False
-        solid[0] = False
-        keep = solid[rest_lab]
-        labels[keep] = rest_lab[keep].astype(np.uint32) + np.uint32(n_comp)
+        labels[~mask & (labels == 0)] = outside
+        _assign_nearest(
+            labels,
+            mask & ~solid_vox,
+            outside=int(outside),
+            spacing=sp,
+            max_nm=cfg.membrane_steps * max(sp) + 1e-6,
+        )
+        labels[labels == outside] = 0
+        labels[solid_vox] = mask_lab[solid_vox].astype(np.uint32) + np.uint32(n_comp)
         split_ids = np.flatnonzero(solid) + n_comp
-        del rest_lab, keep, rest
+        del mask_lab, solid_vox
         log.info("%d compartments, %d solid objects", n_comp, split_ids.size)
     else:
         filled = mask | (lumen_lab > 0)
