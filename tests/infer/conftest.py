@@ -59,6 +59,12 @@ def trained_tiny():
 
 
 @pytest.fixture(scope="session")
+def shells():
+    """The :func:`shell_phantom` maker."""
+    return shell_phantom
+
+
+@pytest.fixture(scope="session")
 def trained_tiny_dir(trained_tiny, tmp_path_factory):
     """The trained tiny model saved as a model folder (trained=True)."""
     out = tmp_path_factory.mktemp("model")

@@ -104,8 +104,13 @@ class Predictor:
         return per // 2 if self.amp is not None else per
 
     def plan(self, shape: tuple[int, int]) -> Plan:
-        """Tile grid and batch size for slices of ``shape`` (H, W); cached."""
-        key = (int(shape[0]), int(shape[1]))
+        """Tile grid and batch size for slices of ``shape`` (H, W); cached.
+
+        The grid is planned on the slice padded to multiples of 16 (see
+        :meth:`pad`), with tile starts on multiples of 16, so each tile sees
+        the same pooling grid as the whole slice.
+        """
+        key = (_round16(int(shape[0])), _round16(int(shape[1])))
         if key in self._plans:
             return self._plans[key]
         cfg = self.config
@@ -113,7 +118,7 @@ class Predictor:
                                      cpu_cap_mb=cfg.max_cpu_memory_mb)  # fmt: skip
         px_budget = max(1, budget // self.bytes_per_pixel())
         h, w = key
-        full_px = _round16(h) * _round16(w)
+        full_px = h * w
         cap = _MAX_CUDA_BATCH if self.device.type == "cuda" else _MAX_CPU_BATCH
         if cfg.tile is not None:
             tile = _round16(int(cfg.tile))
@@ -121,8 +126,8 @@ class Predictor:
             tile = max(h, w)
         else:
             tile = max(64, int(math.sqrt(px_budget)) // _DIVISOR * _DIVISOR)
-        grid = plan_tiles(key, tile=tile, overlap=cfg.overlap)
-        tile_px = _round16(grid.tile[0]) * _round16(grid.tile[1])
+        grid = plan_tiles(key, tile=tile, overlap=cfg.overlap, align=_DIVISOR)
+        tile_px = grid.tile[0] * grid.tile[1]
         batch = cfg.batch_size or int(max(1, min(cap, px_budget // tile_px)))
         plan = Plan(grid, int(batch))
         log.info("slices %dx%d: %s, batch %d (budget %.0f MiB)", h, w,
@@ -151,13 +156,26 @@ class Predictor:
             y = self._fn(x)
         return ((y.float() + 1.0) * 0.5).clamp_(0.0, 1.0)
 
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """Pad (N, 1, H, W) at the bottom and right to multiples of 16, as the network does."""
+        h, w = int(x.shape[-2]), int(x.shape[-1])
+        ph, pw = _round16(h) - h, _round16(w) - w
+        if not (ph or pw):
+            return x
+        mode = str(getattr(getattr(self.model, "config", None), "pad_mode", "reflect"))
+        if mode == "reflect" and (ph >= h or pw >= w):
+            mode = "replicate"
+        return torch.nn.functional.pad(x, (0, pw, 0, ph), mode=mode)
+
     def _predict_plain(self, x: torch.Tensor) -> torch.Tensor:
         """x: (N, 1, H, W) on device -> (N, 1, H, W) probabilities, no TTA."""
         h, w = int(x.shape[-2]), int(x.shape[-1])
+        x = self.pad(x)
         plan = self.plan((h, w))
         b = plan.batch_size
         if not plan.tiled:
-            return torch.cat([self._forward(x[i : i + b]) for i in range(0, x.shape[0], b)])
+            out = torch.cat([self._forward(x[i : i + b]) for i in range(0, x.shape[0], b)])
+            return out[..., :h, :w]
         grid = plan.grid
         th, tw = grid.tile
         total, wins = self._windows(grid)
@@ -174,7 +192,7 @@ class Predictor:
             for (n, t), p in zip(chunk, pred):
                 y0, x0 = boxes[t]
                 out[n, :, y0 : y0 + th, x0 : x0 + tw] += p * wins[t]
-        return out / total
+        return (out / total)[..., :h, :w]
 
     @torch.inference_mode()
     def predict(self, slices: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 __all__ = ["TileGrid", "plan_tiles", "ramp", "tile_starts"]
 
 
-def tile_starts(length: int, tile: int, overlap: int) -> np.ndarray:
+def tile_starts(length: int, tile: int, overlap: int, *, align: int = 1) -> np.ndarray:
     """Start offsets of tiles of ``tile`` px covering ``length`` px.
 
     Parameters
@@ -31,22 +31,32 @@ def tile_starts(length: int, tile: int, overlap: int) -> np.ndarray:
         Tile size in pixels (clipped to ``length``).
     overlap : int
         Minimum number of pixels neighbouring tiles share (< tile).
+    align : int
+        Starts are multiples of ``align`` (use the network's total downsampling,
+        16, with ``length`` and ``tile`` multiples of it: every tile then sees
+        the same pooling grid as the whole slice). ``length - tile`` must be a
+        multiple of ``align``.
 
     Returns
     -------
     ndarray of int64, shape (n,)
         Increasing starts, first 0, last ``length - tile``; consecutive starts
-        differ by at least 1 and at most ``tile - overlap``.
+        differ by at least ``align`` and at most ``tile - overlap`` (rounded
+        down to ``align``, at least ``align``).
     """
-    if length < 1 or tile < 1:
-        raise ValueError(f"length and tile must be >= 1, got {length}, {tile}")
+    if length < 1 or tile < 1 or align < 1:
+        raise ValueError(f"length, tile and align must be >= 1, got {length}, {tile}, {align}")
     tile = min(tile, length)
     if tile == length:
         return np.zeros(1, dtype=np.int64)
+    span = length - tile
+    if span % align:
+        raise ValueError(f"length - tile = {span} is not a multiple of align = {align}")
     overlap = max(0, min(int(overlap), tile - 1))
-    step = tile - overlap
-    n = math.ceil((length - tile) / step) + 1
-    return np.round(np.linspace(0, length - tile, n)).astype(np.int64)
+    units = span // align
+    step_units = max(1, (tile - overlap) // align)
+    n = math.ceil(units / step_units) + 1
+    return (np.round(np.linspace(0, units, n)).astype(np.int64)) * align
 
 
 def ramp(n: int) -> np.ndarray:
@@ -133,7 +143,9 @@ def _blend_width(starts: tuple[int, ...], tile: int) -> int:
     return int(tile - max(b - a for a, b in itertools.pairwise(starts)))
 
 
-def plan_tiles(shape: tuple[int, int], *, tile: int, overlap: float = 0.25) -> TileGrid:
+def plan_tiles(
+    shape: tuple[int, int], *, tile: int, overlap: float = 0.25, align: int = 1
+) -> TileGrid:
     """The tile grid for slices of ``shape`` with square tiles of ``tile`` px.
 
     Parameters
@@ -143,6 +155,8 @@ def plan_tiles(shape: tuple[int, int], *, tile: int, overlap: float = 0.25) -> T
         Tile edge in pixels; an axis shorter than it gets one tile of its full length.
     overlap : float
         Fraction of the tile neighbours share (0 <= overlap < 1).
+    align : int
+        Tile starts on multiples of this (see :func:`tile_starts`).
 
     Returns
     -------
@@ -155,6 +169,6 @@ def plan_tiles(shape: tuple[int, int], *, tile: int, overlap: float = 0.25) -> T
         raise ValueError(f"overlap must be in [0, 1), got {overlap}")
     th, tw = min(int(tile), h), min(int(tile), w)
     ov = round(overlap * int(tile))
-    sy = tuple(int(v) for v in tile_starts(h, th, ov))
-    sx = tuple(int(v) for v in tile_starts(w, tw, ov))
+    sy = tuple(int(v) for v in tile_starts(h, th, ov, align=align))
+    sx = tuple(int(v) for v in tile_starts(w, tw, ov, align=align))
     return TileGrid((h, w), (th, tw), sy, sx, _blend_width(sy, th), _blend_width(sx, tw))
