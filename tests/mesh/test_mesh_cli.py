@@ -16,14 +16,14 @@ SP = (10.0, 8.0, 8.0)
 
 def _shells():
     """Two outlined spheres (membranes), one solid blob, and their filled truth."""
-    shape = (40, 60, 100)
+    shape = (40, 60, 120)
     z, y, x = np.meshgrid(*[np.arange(n) * s for n, s in zip(shape, SP)], indexing="ij")
 
     def ball(c, r):
         return (z - c[0]) ** 2 + (y - c[1]) ** 2 + (x - c[2]) ** 2 <= r * r
 
     a, b = ball((200, 240, 160), 130), ball((200, 240, 480), 110)
-    blob = ball((200, 240, 700), 60)
+    blob = ball((200, 240, 780), 100)
     # membranes 16 nm thick centred on the spheres
     membranes = (ball((200, 240, 160), 138) & ~ball((200, 240, 160), 122)) | blob
     membranes |= ball((200, 240, 480), 118) & ~ball((200, 240, 480), 102)
@@ -82,7 +82,7 @@ def test_measure_mask_and_instances(files, tmp_path, capsys):
     assert labels.dtype == np.uint16 and labels.voxel_size == pytest.approx(SP)
 
     t2 = tmp_path / "truth.csv"
-    assert main(["measure", str(inst), "--instances", "-o", str(t2), "--min-volume", "1e6"]) == 0
+    assert main(["measure", str(inst), "--instances", "-o", str(t2), "--min-volume", "5e6"]) == 0
     df2 = pd.read_csv(t2)
     assert list(df2.id) == [1, 2]  # the blob (~2.7e5 nm³) is dropped, ids kept
     assert main(["measure", str(inst), "--instances", "-o", str(t2)]) == 2  # exists
@@ -172,3 +172,14 @@ def test_bad_input_exits_2(tmp_path, capsys):
         == 2
     )
     assert main(["measure", str(tmp_path / "missing.mrc"), "-o", str(tmp_path / "u.csv")]) == 2
+
+
+def test_empty_mask_gives_empty_outputs(tmp_path, capsys):
+    mask = tmp_path / "empty.mrc"
+    write_volume(mask, Volume(np.zeros((4, 6, 8), np.uint8), SP))
+    assert main(["surfaces", str(mask), "-o", str(tmp_path / "s")]) == 0
+    assert "0 objects" in capsys.readouterr().out
+    assert not (tmp_path / "s" / "scene.glb").exists()
+    assert (tmp_path / "s" / "surfaces.csv").is_file()
+    assert main(["measure", str(mask), "-o", str(tmp_path / "t.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "t.csv")) == 0

@@ -106,10 +106,14 @@ def test_filled_mask_is_kept_as_is():
 def test_connectivity_6_and_26():
     mask = np.zeros((5, 5, 5), bool)
     mask[1, 1, 1] = mask[2, 2, 2] = True  # corner neighbours
-    six = objects_from_mask(mask, spacing=10.0, config=ObjectsConfig(connectivity=6))
-    twenty_six = objects_from_mask(mask, spacing=10.0, config=ObjectsConfig(connectivity=26))
+    six = objects_from_mask(mask, spacing=10.0, config=ObjectsConfig(mode="filled", connectivity=6))
+    twenty_six = objects_from_mask(
+        mask, spacing=10.0, config=ObjectsConfig(mode="filled", connectivity=26)
+    )
     assert six.max() == 2
     assert twenty_six.max() == 1
+    # auto mode: two specks are thinner than a membrane, so not solid objects
+    assert objects_from_mask(mask, spacing=10.0).max() == 0
 
 
 def test_volume_filters_in_nm3():

@@ -13,6 +13,7 @@ All coordinates are (x, y, z) in nm (glTF nominally uses metres: scale by
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import uuid
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,8 @@ from sxtseg.errors import InputError
 from sxtseg.mesh.surface import ObjectMesh
 
 __all__ = ["FORMATS", "SurfaceFiles", "staging_dir", "write_surfaces"]
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("ply", "obj", "stl", "glb")
 
@@ -116,7 +119,9 @@ def write_into(
             }
         )
     scene_files: list[Path] = []
-    if scene:
+    if scene and not any(len(m.faces) for m in meshes):
+        log.warning("no objects: no scene file written")
+    elif scene:
         for fmt in fmts:
             p = folder / f"scene.{fmt}"
             if fmt == "glb":

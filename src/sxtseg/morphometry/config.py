@@ -20,7 +20,9 @@ class ObjectsConfig:
         enclosed by them becomes a compartment (plus the membrane around it).
         ``"filled"``: the mask holds solid objects; its connected components
         (holes filled) are the objects. ``"auto"`` picks ``"outlines"`` when
-        the enclosed background is at least ``outline_ratio`` times the mask.
+        the enclosed background is at least ``outline_ratio`` times the mask
+        or when the mask is thin (less than 10 % of it survives an erosion by
+        ``membrane_steps`` voxels).
     connectivity : {6, 26}
         Neighbourhood of the foreground components (6: faces; 26: faces,
         edges and corners). Background regions always use 6, so a membrane

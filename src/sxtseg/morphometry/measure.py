@@ -15,6 +15,9 @@ Definitions (V = voxels × voxel volume unless stated):
 - ``sphericity``: π^(1/3) (6 V)^(2/3) / surface (1 for a sphere), with the
   same volume as the surface-to-volume ratio.
 - ``feret_max_nm``: largest distance between two surface vertices.
+- ``tube_diameter_nm``, ``tube_length_nm``: the closed cylinder with the same
+  volume and surface (:func:`tube_fit`; bending-invariant, for filopodia and
+  tubules); NaN for compact objects.
 - ``touches_border``: the object reaches a face of the volume.
 - ``section_*``: see :mod:`sxtseg.morphometry.crosssection`.
 """
@@ -35,7 +38,7 @@ from sxtseg.morphometry.config import MeasureConfig
 from sxtseg.morphometry.crosssection import cross_sections
 from sxtseg.types import check_spacing
 
-__all__ = ["COLUMNS", "feret_max", "measure_objects", "write_table"]
+__all__ = ["COLUMNS", "feret_max", "measure_objects", "tube_fit", "write_table"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,8 @@ COLUMNS = [
     "axis_major_dir_y",
     "axis_major_dir_x",
     "feret_max_nm",
+    "tube_diameter_nm",
+    "tube_length_nm",
     "touches_border",
     "mesh_watertight",
     "sections",
@@ -92,6 +97,25 @@ def feret_max(points: np.ndarray) -> float:
         d2 = ((block[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2)
         best = max(best, float(d2.max()))
     return math.sqrt(best)
+
+
+def tube_fit(volume_nm3: float, surface_nm2: float) -> tuple[float, float]:
+    """Diameter and length (nm) of the closed cylinder with this volume and surface.
+
+    Solves 2π r³ − S r + 2 V = 0 for the elongated solution (length ≥
+    diameter). Volume and surface do not change when a tube bends, so this
+    measures curved filopodia and tubules; NaN for compact objects (no
+    elongated cylinder has so little surface for its volume).
+    """
+    if not (volume_nm3 > 0 and surface_nm2 > 0):
+        return (math.nan, math.nan)
+    roots = np.roots([2 * math.pi, 0.0, -surface_nm2, 2 * volume_nm3])
+    real = np.sort(roots[(np.abs(roots.imag) < 1e-9 * np.abs(roots).max()) & (roots.real > 0)].real)
+    for r in real:
+        length = volume_nm3 / (math.pi * r * r)
+        if length >= 2 * r:
+            return (2 * r, length)
+    return (math.nan, math.nan)
 
 
 def _moments(crop: np.ndarray, sp: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
@@ -200,6 +224,7 @@ def measure_objects(
             zip(("axis_major_dir_z", "axis_major_dir_y", "axis_major_dir_x"), major, strict=True)
         )
         row["feret_max_nm"] = feret_max(mesh.vertices) if cfg.feret else np.nan
+        row["tube_diameter_nm"], row["tube_length_nm"] = tube_fit(ref_vol, area)
         row["touches_border"] = bool((start == 0).any() or (stop == labels.shape).any())
         row["mesh_watertight"] = watertight
         if cfg.sections:

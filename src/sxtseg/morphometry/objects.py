@@ -13,8 +13,9 @@ mask into an instance volume (uint32, 0 = background):
    or to the outside (Euclidean, in nm), so each boundary follows the
    membrane's mid-surface (a vesicle's volume is what its membrane's middle
    encloses). Mask components
-   that touch no compartment and are thicker than ``2 × membrane_steps``
-   voxels (solid blobs) become objects too; thinner ones are open membranes
+   that touch no compartment and are mostly thicker than ``2 ×
+   membrane_steps`` voxels (solid blobs) become objects too; thinner ones
+   are open membranes (e.g. a plasma membrane cut by the volume's sides)
    and are dropped. ``filled`` mode: the enclosed regions are
    holes, filled; the objects are the components of the filled mask.
 3. Solid objects are split with a seeded watershed on the distance transform
@@ -48,6 +49,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _SIX = ndimage.generate_binary_structure(3, 1)
+#: A mask component is a solid object when this fraction of it survives an
+#: erosion by ``membrane_steps`` (a ball of radius 2 × membrane_steps keeps 1/8);
+#: membranes with a few thick junctions do not.
+_SOLID_CORE = 0.1
 _TWENTYSIX = ndimage.generate_binary_structure(3, 3)
 
 
@@ -282,15 +287,20 @@ def instance_dtype(count: int) -> np.dtype:
     return np.dtype(np.uint16) if count <= np.iinfo(np.uint16).max else np.dtype(np.uint32)
 
 
-def _outline_mode(mask: np.ndarray, lumen: np.ndarray, config: ObjectsConfig) -> bool:
+def _outline_mode(
+    mask: np.ndarray, lumen: np.ndarray, core: np.ndarray | None, config: ObjectsConfig
+) -> bool:
+    """Decide whether a mask holds membrane outlines (True) or filled objects."""
     if config.mode != "auto":
         return config.mode == "outlines"
-    m = int(mask.sum())
-    ratio = int(lumen.sum()) / max(m, 1)
-    chosen = ratio >= config.outline_ratio
+    m = max(int(mask.sum()), 1)
+    ratio = int(lumen.sum()) / m
+    thick = int(core.sum()) / m if core is not None else 1.0
+    chosen = ratio >= config.outline_ratio or thick < _SOLID_CORE
     log.info(
-        "enclosed background / mask = %.2f: treating the mask as %s",
+        "enclosed background / mask = %.2f, thick fraction = %.2f: treating the mask as %s",
         ratio,
+        thick,
         "membrane outlines" if chosen else "filled objects",
     )
     return chosen
@@ -336,20 +346,25 @@ def objects_from_mask(
     mask |= holes
     del holes
 
-    if _outline_mode(mask, lumen_lab > 0, cfg):
+    core = (
+        ndimage.binary_erosion(mask, _SIX, iterations=cfg.membrane_steps)
+        if cfg.membrane_steps
+        else None
+    )
+    if _outline_mode(mask, lumen_lab > 0, core, cfg):
         n_comp = int(lumen_lab.max())
         # solid blobs: mask components that border no compartment and are thicker
         # than a membrane (open membranes, e.g. a plasma membrane cut by the
         # volume's sides, are not objects)
         mask_lab, n_mask = label_components(mask, connectivity=cfg.connectivity)
         near = ndimage.binary_dilation(lumen_lab > 0, _SIX) & mask
-        solid = np.zeros(n_mask + 1, dtype=bool)
-        if cfg.membrane_steps:
-            core = ndimage.binary_erosion(mask, _SIX, iterations=cfg.membrane_steps)
-            solid[np.unique(mask_lab[core])] = True
-            del core
+        if core is not None:
+            n_core = np.bincount(mask_lab[core], minlength=n_mask + 1)
+            n_all = np.bincount(mask_lab.ravel(), minlength=n_mask + 1)
+            solid = n_core >= _SOLID_CORE * np.maximum(n_all, 1)
         else:
-            solid[:] = True
+            solid = np.ones(n_mask + 1, dtype=bool)
+        del core
         solid[np.unique(mask_lab[near])] = False
         solid[0] = False
         del near
