@@ -97,5 +97,5 @@ COMPARTMENTS: dict[str, CompartmentContrast] = {
     "er": CompartmentContrast("protein", (0.05, 0.12)),  # 0.19-0.28
     "vacuole": CompartmentContrast("protein", (0.02, 0.10)),  # 0.15-0.25
     "cell_wall": CompartmentContrast("protein", (0.15, 0.25)),  # 0.31-0.44 (polysaccharide)
-    "membrane": CompartmentContrast("phospholipid", (0.75, 0.95)),  # bilayer + proteins 0.75-0.92
+    "membrane": CompartmentContrast("phospholipid", (0.75, 0.95)),  # pure bilayer 0.75-0.92
 }

@@ -33,7 +33,7 @@ def render_slice(
         Integer up-sampling (nearest) for visibility.
     """
     img = np.asarray(image, dtype=np.float64)
-    lo, hi = np.percentile(img, [0.5, 99.5])
+    lo, hi = np.percentile(img, [1.0, 99.0])
     gray = 1.0 - np.clip((img - lo) / max(hi - lo, 1e-9), 0.0, 1.0)
     gray = np.kron(gray, np.ones((scale, scale)))
     left = np.repeat(gray[..., None], 3, axis=2)

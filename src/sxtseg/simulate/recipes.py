@@ -30,7 +30,8 @@ class Recipe:
         top surface may lie above the box); ``round``: a round (yeast-like) cell.
     cell_thickness_nm : range
         Thickness of ``edge``/``slab`` cells far from the edge; the top surface is
-        kept inside the box when ``keep_top_in_box``.
+        kept inside the box when ``keep_top_in_box``. With ``bottom_in_box=False`` the
+        box is a crop at mid-height of a thick cell (no support film, no lower surface).
     cell_fraction : range
         Fraction of the lateral field covered by an ``edge`` cell.
     cell_diameter_nm, cell_wall_nm : range
@@ -42,6 +43,7 @@ class Recipe:
     cell: str = "edge"
     cell_thickness_nm: Range = (1000.0, 5000.0)
     keep_top_in_box: bool = True
+    bottom_in_box: bool = True
     cell_fraction: Range = (0.5, 0.7)
     cell_diameter_nm: Range = (3000.0, 5000.0)
     cell_wall_nm: Range = (0.0, 0.0)
@@ -84,7 +86,8 @@ RECIPES: dict[str, Recipe] = {
         cell="edge",
         cell_thickness_nm=(1000.0, 5000.0),
         filopodia=(3, 8),
-        mitochondria_density=(0.3, 0.9),
+        mitochondria_density=(1.0, 2.0),
+        mitochondrion_diameter_nm=(150.0, 300.0),
         gold_per_um2=(0.05, 0.3),
     ),
     "perinuclear": Recipe(
@@ -92,10 +95,11 @@ RECIPES: dict[str, Recipe] = {
         description="perinuclear region: nucleus with double envelope and nucleolus",
         cell="slab",
         cell_thickness_nm=(3000.0, 8000.0),
-        keep_top_in_box=True,
+        keep_top_in_box=False,
+        bottom_in_box=False,
         nucleus=True,
         support_film_probability=0.3,
-        mitochondria_density=(0.6, 1.4),
+        mitochondria_density=(1.0, 2.0),
         er_sheet_density=(0.6, 1.5),
         lipid_droplet_density=(0.3, 1.0),
         gold_per_um2=(0.0, 0.1),
@@ -113,6 +117,8 @@ RECIPES: dict[str, Recipe] = {
         lipid_droplet_density=(0.5, 1.5),
         lipid_droplet_diameter_nm=(150.0, 450.0),
         mitochondrion_diameter_nm=(150.0, 350.0),
+        mitochondrion_length_nm=(300.0, 1200.0),
+        mitochondria_density=(1.0, 2.5),
         er_sheet_density=(0.2, 0.5),
         gold_per_um2=(0.0, 0.15),
     ),

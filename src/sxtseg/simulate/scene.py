@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import ndimage
 
-from sxtseg.simulate.contrast import COMPARTMENTS, lac
+from sxtseg.simulate.contrast import COMPARTMENTS, lac, mixture_lac
 from sxtseg.simulate.phantoms import Canvas, Grid, LocalField, local_sdf
 from sxtseg.simulate.recipes import Recipe
 from sxtseg.simulate.shapes import Ellipsoid, Shape, Sphere, Tube, bent_path, random_rotation
@@ -40,11 +40,13 @@ class _Painter:
         return COMPARTMENTS[kind].draw(self.rng, self.e)
 
     def membrane_lac(self) -> float:
-        return self.contrast("membrane")
+        """Lipid bilayer with its embedded and attached proteins: ≈0.85-1.1 µm⁻¹."""
+        phi_l, phi_p = self.u((0.5, 0.7)), self.u((0.15, 0.3))
+        return mixture_lac({"phospholipid": phi_l, "protein": phi_p}, self.e)
 
     def bilayer(self, f: LocalField, *, offset: float = 0.0, where: np.ndarray | None = None):
         self.c.layer(
-            f, self.membrane_lac(), thickness=self.u((5.0, 8.0)), offset=offset, where=where
+            f, self.membrane_lac(), thickness=self.u((6.0, 9.0)), offset=offset, where=where
         )
 
     def count(self, density: tuple[float, float], volume_um3: float) -> int:
@@ -53,6 +55,22 @@ class _Painter:
     def random_point(self) -> np.ndarray:
         """A uniformly random point (nm) in the box."""
         return self.rng.uniform(0, 1, 3) * (np.asarray(self.g.shape) - 1) * self.v
+
+    def direction(self, *, up: bool = False) -> np.ndarray:
+        """A random unit vector (z, y, x); in flat cells biased into the XY plane
+        (``up=False``) or towards Z (``up=True``)."""
+        d = self.rng.normal(size=3)
+        if self.r.cell != "round":
+            d[0] *= 2.5 if up else 0.3
+        return d / max(float(np.linalg.norm(d)), 1e-9)
+
+    def orientation(self, *, up: bool = False) -> np.ndarray:
+        """A rotation whose first body axis is :meth:`direction`."""
+        a = self.direction(up=up)
+        b = self.rng.normal(size=3)
+        b -= (b @ a) * a
+        b /= max(float(np.linalg.norm(b)), 1e-9)
+        return np.stack([a, b, np.cross(a, b)], axis=1)
 
     def inner_point(self) -> np.ndarray:
         """A random point (nm) at least 30 nm inside the cytoplasm (box point if none)."""
@@ -72,6 +90,10 @@ class _Painter:
         z_bot = (
             (self.film_z[0] + 0.5 * self.film_z[1]) if self.film_z else self.u((0.05, 0.15)) * ez
         )
+        if not r.bottom_in_box and r.cell != "round":
+            # a crop at mid-height of a thick cell: the lower surface lies below the box
+            self.film_z = None
+            z_bot = -self.u((1500.0, 4000.0))
         self.z_bot = z_bot
         cy, cx = 0.5 * ey, 0.5 * ex
         if r.cell == "round":
@@ -210,7 +232,7 @@ class _Painter:
 
     def nucleus(self) -> None:
         r, rng = self.r, self.rng
-        _ez, ey, ex = (np.asarray(self.g.shape) - 1) * self.v
+        ez, ey, ex = (np.asarray(self.g.shape) - 1) * self.v
         rad = 0.5 * self.u(r.nucleus_diameter_nm)
         axes = (rad * self.u((0.5, 0.8)), rad, rad * self.u((0.7, 1.0)))
         if r.cell == "round":
@@ -223,10 +245,19 @@ class _Painter:
 
             def make() -> Shape:
                 ang = rng.uniform(0, 2 * math.pi)
-                dist = rad * self.u((0.75, 1.05))
-                zc = self.z_bot + self.u((150.0, 400.0)) + axes[0]
+                # envelope crosses the field: centre one radius (in that direction) away,
+                # give or take a third of the half-width of the field
+                if r.bottom_in_box:
+                    zc = self.z_bot + self.u((40.0, 150.0)) + axes[0]
+                    c_ax = axes[0]
+                else:  # equator of the nucleus in the box
+                    zc = self.u((0.3, 0.7)) * ez
+                    c_ax = min(axes[0], zc - self.z_bot - 60.0)
+                r_dir = 1.0 / math.hypot(math.sin(ang) / axes[1], math.cos(ang) / axes[2])
+                h = min(abs(zc - 0.5 * ez) / c_ax, 0.99)  # cross-section at mid-depth
+                dist = r_dir * math.sqrt(1.0 - h * h) + self.u((-0.35, 0.35)) * 0.5 * min(ey, ex)
                 c = np.array([zc, 0.5 * ey + dist * math.sin(ang), 0.5 * ex + dist * math.cos(ang)])
-                return Ellipsoid(c, axes, np.eye(3))
+                return Ellipsoid(c, (c_ax, axes[1], axes[2]), np.eye(3))
 
         got = self.place(make, gap=60.0, container=self.d_cell, tries=60)
         if got is None:
@@ -270,7 +301,7 @@ class _Painter:
                     bent_path(
                         rng,
                         self.inner_point(),
-                        rng.normal(size=3),
+                        self.direction(),
                         max(length - dia, 50.0),
                         step=30.0,
                         bend_deg_per_um=self.u((10.0, 80.0)),
@@ -280,7 +311,7 @@ class _Painter:
             return Ellipsoid(
                 self.inner_point(),
                 (0.5 * max(length, dia * 1.2), rad, rad * self.u((0.7, 1.0))),
-                random_rotation(rng),
+                self.orientation(),
             )
 
         got = self.place(make, gap=25.0, container=self.d_cell)
@@ -301,16 +332,20 @@ class _Painter:
             center, half = shape.points.mean(axis=0), 0.5 * shape.length + rad
         z, y, x = self.g.open_grid(f.window)
         along = (z - center[0]) * axis[0] + (y - center[1]) * axis[1] + (x - center[2]) * axis[2]
-        spacing = self.u((70.0, 130.0))
+        spacing = self.u((60.0, 140.0))
         inner = f.d < -18.0
         crista_lac = self.membrane_lac() * 0.8
         for pos in np.arange(-half + spacing * 0.7, half - spacing * 0.5, spacing):
+            pos += spacing * self.u((-0.3, 0.3))
             perp = rng.normal(size=3)
             perp -= (perp @ axis) * axis
             perp /= max(np.linalg.norm(perp), 1e-9)
             side = (z - center[0]) * perp[0] + (y - center[1]) * perp[1] + (x - center[2]) * perp[2]
             keep = inner & (side > rad * self.u((-0.7, 0.1)))
-            plane = LocalField(f.window, (along - pos + rng.normal(0, 8)).astype(np.float32))
+            tilt = rng.normal(0, 0.25)  # cristae are not all perpendicular to the axis
+            wobble = 6.0 * np.sin(side / self.u((40.0, 90.0)) + rng.uniform(0, 6.3))
+            dist = along - pos + tilt * side + wobble
+            plane = LocalField(f.window, dist.astype(np.float32))
             self.c.layer(plane, crista_lac, thickness=self.u((10.0, 16.0)), where=keep)
         self.bilayer(f, offset=-12.0)
         self.bilayer(f)
@@ -390,7 +425,7 @@ class _Painter:
                 lambda dia=dia, th=th: Ellipsoid(
                     self.inner_point(),
                     (0.5 * th, 0.5 * dia, 0.5 * dia * self.u((0.4, 1.0))),
-                    random_rotation(rng),
+                    self.orientation(up=True),
                 ),
                 er_form="sheet",
             )
@@ -408,7 +443,7 @@ class _Painter:
                     bent_path(
                         rng,
                         self.inner_point(),
-                        rng.normal(size=3),
+                        self.direction(),
                         length,
                         step=25.0,
                         bend_deg_per_um=self.u((30.0, 150.0)),
