@@ -57,7 +57,7 @@ def sirt(
     iterations: int = 30,
     nonneg: bool = False,
     threads: int | None = None,
-    matrix_t: sp.csr_matrix | None = None,
+    matrix_t: sp.spmatrix | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """Reconstruct with SIRT.
@@ -74,8 +74,8 @@ def sirt(
         Clip negative values after each iteration (IMOD does not; default False).
     threads : int, optional
         Worker threads over Y (default :func:`default_threads`).
-    matrix_t : CSR, optional
-        Precomputed transpose of ``matrix``.
+    matrix_t : sparse matrix, optional
+        Precomputed transpose of ``matrix`` (default: ``matrix.T``, a CSC view).
     progress : callable, optional
         Called with 1 after each iteration of each block.
 
@@ -88,9 +88,11 @@ def sirt(
         raise ValueError("iterations must be >= 1")
     if sinograms.shape[0] != matrix.shape[0]:
         raise ValueError(f"sinograms have {sinograms.shape[0]} rows, projector {matrix.shape[0]}")
-    at = matrix_t if matrix_t is not None else matrix.T.tocsr()
+    # the transpose of a CSR matrix is a CSC view: its products are faster here than
+    # those of a CSR copy of the transpose (measured 0.36 s vs 0.50 s, 64x256 planes)
+    at = matrix_t if matrix_t is not None else matrix.T
     row = np.asarray(matrix.sum(axis=1), dtype=np.float64).ravel()
-    col = np.asarray(at.sum(axis=1), dtype=np.float64).ravel()
+    col = np.asarray(matrix.sum(axis=0), dtype=np.float64).ravel()
     r = np.where(row > 1e-12, 1.0 / np.maximum(row, 1e-12), 0.0).astype(np.float32)[:, None]
     c = np.where(col > 1e-12, 1.0 / np.maximum(col, 1e-12), 0.0).astype(np.float32)[:, None]
     b = np.asarray(sinograms, dtype=np.float32)
