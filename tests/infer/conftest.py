@@ -6,12 +6,20 @@ on the input (an untrained network gives a nearly constant map, which would
 make tiling and TTA comparisons vacuous).
 """
 
+import os
+
+# Tests share 2 busy cores: one OpenMP thread avoids spin-waiting on busy cores, which made
+# two-thread runs 10x slower here. sxtseg.infer honours OMP_NUM_THREADS (subprocesses too).
+os.environ["OMP_NUM_THREADS"] = "1"
+
 import numpy as np
 import pytest
 import torch
 
 from sxtseg.model import build_model
 from sxtseg.train.checkpoint import save_model
+
+torch.set_num_threads(1)
 
 
 def shell_phantom(shape, *, seed, n=6, noise=0.3):

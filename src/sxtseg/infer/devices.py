@@ -31,7 +31,15 @@ class DeviceInfo:
 
 
 def cpu_count() -> int:
-    """Cores this process may run on (the affinity mask, not the machine's total)."""
+    """CPU threads to use: ``OMP_NUM_THREADS`` when set, else the cores this process may run on.
+
+    The affinity mask (not the machine's total) respects ``taskset`` and batch
+    schedulers; ``OMP_NUM_THREADS`` lets a shared machine ask for fewer
+    (OpenMP threads that wait on busy cores slow the whole run down a lot).
+    """
+    env = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # pragma: no cover - non-Linux
