@@ -31,6 +31,7 @@ from sxtseg.cli import (
     surfaces,
     train,
 )
+from sxtseg.cli._common import expand_multi_value_options
 from sxtseg.errors import InputError, NotImplementedYet
 
 try:  # typer >= 0.17 vendors its own click
@@ -72,11 +73,14 @@ def _root(
 for _module in (simulate, presets, train, segment, surfaces, measure, evaluate, run, demo, info,
                 convert):  # fmt: skip
     app.command(_module.NAME, help=_module.__doc__)(_module.command)
+# Options taking several space-separated values (``--labeled A B``), per command.
+_MULTI_VALUE_OPTIONS = {train.NAME: train.MULTI_VALUE_OPTIONS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default: ``sys.argv[1:]``) and return the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
+    args = expand_multi_value_options(args, _MULTI_VALUE_OPTIONS)
     try:
         rv = app(args=args, prog_name="sxtseg", standalone_mode=False)
     except InputError as exc:

@@ -66,3 +66,34 @@ def tqdm_progress(desc: str, *, unit: str = "it") -> Iterator[Callable[[int, int
         yield update
     finally:
         bar.close()
+
+
+def expand_multi_value_options(args: list[str], options: dict[str, tuple[str, ...]]) -> list[str]:
+    """Let listed options take several values: ``--labeled A B`` -> ``--labeled A --labeled B``.
+
+    click options take one value per occurrence; commands declare options that
+    accept several space-separated values in ``MULTI_VALUE_OPTIONS`` and
+    :func:`sxtseg.cli.main` expands them before parsing. ``options`` maps a
+    command name to those option names. Only tokens after the command name
+    are touched; a token starting with ``-`` ends the value list.
+    """
+    out: list[str] = []
+    command_opts: tuple[str, ...] | None = None
+    current: str | None = None
+    expect_value = False
+    for tok in args:
+        if command_opts is None:
+            out.append(tok)
+            if not tok.startswith("-"):
+                command_opts = options.get(tok, ())
+            continue
+        if tok.startswith("-"):
+            current = tok if tok in command_opts else None
+            expect_value = current is not None
+            out.append(tok)
+            continue
+        if current is not None and not expect_value:
+            out.append(current)
+        expect_value = False
+        out.append(tok)
+    return out

@@ -1,22 +1,104 @@
 """Train the two-headed network on labelled and unlabelled tomograms.
 
+--labeled takes folders with tomogram.* + membranes.* (the simulator's layout),
+folders of such folders, or TIFF slice pairs X.tif + X.labels.tif; label value
+255 marks unlabelled pixels. --unlabeled takes tomograms. MODEL_DIR receives
+the best model (model.safetensors + config.json), metrics.csv,
+training_curves.png and last/ (for --resume).
+
 Example: sxtseg train --labeled sim/lab --unlabeled sim/unl --preset tiny -o model --epochs 2
 """
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from sxtseg.cli._common import not_yet
-
 NAME = "train"
+#: Options that take several space-separated values (see cli._common).
+MULTI_VALUE_OPTIONS = ("--labeled", "--unlabeled")
 
 
 def command(
     labeled: list[Path] = typer.Option(..., "--labeled", help="Folder(s) of tomogram + mask."),
-    unlabeled: list[Path] = typer.Option([], "--unlabeled", help="Tomogram folder(s)."),
+    unlabeled: list[Path] = typer.Option([], "--unlabeled", help="Tomogram folder(s) or files."),
     preset: str = typer.Option("small", "--preset", help="tiny, small, base or paper."),
     output: Path = typer.Option(..., "-o", "--output", help="Model folder to write."),
+    epochs: int = typer.Option(None, "--epochs", help="Total epochs (default: 50)."),
+    max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many steps."),
+    steps_per_epoch: int = typer.Option(
+        None, "--steps-per-epoch", help="Labelled steps per epoch (default: 6 passes)."
+    ),
+    crop: int = typer.Option(None, "--crop", help="Training crop side in px (default: 256)."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Crops per step (default: 4)."),
+    lr: float = typer.Option(None, "--lr", help="Adam learning rate (default: 1e-4)."),
+    cosine: bool = typer.Option(False, "--cosine", help="Cosine learning-rate decay."),
+    unlabeled_ratio: float = typer.Option(
+        None, "--unlabeled-ratio", help="Unlabelled steps per labelled step (default: 1)."
+    ),
+    alternation: str = typer.Option(None, "--alternation", help="step or epoch (default: step)."),
+    supervised_only: bool = typer.Option(
+        False, "--supervised-only", help="Ablation: label path only, no unlabelled data."
+    ),
+    val_fraction: float = typer.Option(None, "--val-fraction", help="Held-out share (0.1)."),
+    val_split: str = typer.Option(None, "--val-split", help="auto, tomogram or slice."),
+    patience: int = typer.Option(None, "--patience", help="Early-stopping patience (default: 20)."),
+    no_invert: bool = typer.Option(False, "--no-invert", help="No polarity augmentation."),
+    device: str = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N (default: auto)."),
+    workers: int = typer.Option(None, "--workers", help="DataLoader workers (0 CPU, 4 GPU)."),
+    threads: int = typer.Option(None, "--threads", help="CPU threads (default: idle cores)."),
+    seed: int = typer.Option(None, "--seed", help="Random seed (default: 0)."),
+    config_file: Path = typer.Option(None, "--config", help="YAML file of TrainConfig fields."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in MODEL_DIR."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Start afresh in MODEL_DIR."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> int:
-    not_yet(NAME, "issue 4")
-    return 1
+    from tqdm import tqdm
+
+    from sxtseg.config import from_mapping, load_yaml
+    from sxtseg.train.config import TrainConfig
+    from sxtseg.train.loop import TrainProgress, train
+
+    base: dict[str, Any] = load_yaml(config_file) if config_file else {}
+    config = from_mapping(
+        TrainConfig, base, preset=preset, epochs=epochs, max_steps=max_steps,
+        steps_per_epoch=steps_per_epoch, crop=crop, batch_size=batch_size, lr=lr,
+        schedule="cosine" if cosine else None, unlabeled_ratio=unlabeled_ratio,
+        alternation=alternation, supervised_only=supervised_only or None,
+        val_fraction=val_fraction, val_split=val_split, patience=patience,
+        invert_prob=0.0 if no_invert else None, device=device, num_workers=workers,
+        threads=threads, seed=seed,
+    )  # fmt: skip
+    bar: Any = None
+
+    def progress(p: TrainProgress) -> None:
+        nonlocal bar
+        if quiet:
+            return
+        if bar is None:
+            bar = tqdm(total=p.total_steps, initial=p.step - 1, unit="step", dynamic_ncols=True)
+        if p.kind == "epoch":
+            assert p.val is not None
+            tqdm.write(
+                f"epoch {p.epoch}/{p.epochs}: val loss {p.val.loss:.4f}  F1 {p.val.f1:.3f}  "
+                f"precision {p.val.precision:.3f}  recall {p.val.recall:.3f}  "
+                f"image acc {p.val.image_accuracy:.3f}"
+            )
+            return
+        bar.update(p.step - bar.n)
+        bar.set_postfix(epoch=p.epoch, lab=f"{p.loss_labeled:.4f}", unl=f"{p.loss_unlabeled:.4f}")
+
+    try:
+        result = train(labeled, unlabeled, output, config=config, resume=resume,
+                       overwrite=overwrite, progress=progress)  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.close()
+    best, untrained = result.best, result.untrained
+    typer.echo(
+        f"{result.model_dir}: {result.steps} steps, {result.epochs} epochs, best epoch "
+        f"{result.best_epoch}: val F1 {best.f1:.3f} (untrained {untrained.f1:.3f}), "
+        f"precision {best.precision:.3f}, image accuracy {best.image_accuracy:.3f}"
+        + (" [stopped early]" if result.stopped_early else "")
+    )
+    return 0

@@ -1,0 +1,123 @@
+"""Run state for resuming, and writing the model folder after each epoch."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sxtseg.errors import InputError
+from sxtseg.io.base import temp_sibling
+from sxtseg.model import DoubleDecoderNet, ModelConfig
+from sxtseg.train.checkpoint import default_normalization, load_model, save_model, versions
+from sxtseg.train.config import TrainConfig
+from sxtseg.train.metrics import ValidationScores
+from sxtseg.train.report import plot_curves, write_metrics_csv
+
+__all__ = ["TrainState", "load_state", "save_checkpoints"]
+
+STATE_NAME = "state.pt"
+
+
+@dataclass
+class TrainState:
+    """Counters and records carried across epochs (and resumes)."""
+
+    step: int = 0
+    epoch: int = 0
+    labeled_samples: int = 0
+    unlabeled_samples: int = 0
+    best_loss: float = math.inf
+    best_epoch: int | None = None
+    best: ValidationScores = field(default_factory=ValidationScores)
+    untrained: ValidationScores = field(default_factory=ValidationScores)
+    bad_epochs: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _meta(state: TrainState, config: TrainConfig, data: Any, device: str) -> dict[str, Any]:
+    return {
+        "trained": True,
+        "preset": config.preset,
+        "normalization": default_normalization(polarity_augmented=config.invert_prob > 0),
+        "training": {
+            "config": config.to_dict(),
+            "data": data.summary(),
+            "steps": state.step,
+            "epochs": state.epoch,
+            "best_epoch": state.best_epoch,
+            "device": device,
+            "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+        "metrics": {
+            "threshold": config.threshold,
+            "best": state.best.to_dict(""),
+            "untrained": state.untrained.to_dict(""),
+        },
+        "versions": versions(),
+    }
+
+
+def save_checkpoints(
+    out: Path,
+    model: DoubleDecoderNet,
+    model_config: ModelConfig,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    state: TrainState,
+    config: TrainConfig,
+    data: Any,
+    *,
+    best: bool,
+) -> None:
+    """Write ``out/last`` (model + optimiser state), the best model, metrics.csv, curves."""
+    device = str(next(model.parameters()).device)
+    meta = _meta(state, config, data, device)
+    last = out / "last"
+    save_model(model, model_config, last, meta=meta)
+    record = {
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "state": {k: v for k, v in asdict(state).items() if k not in ("best", "untrained")},
+        "best": asdict(state.best),
+        "untrained": asdict(state.untrained),
+        "config": config.to_dict(),
+    }
+    tmp = temp_sibling(last / STATE_NAME)
+    torch.save(record, tmp)
+    os.replace(tmp, last / STATE_NAME)
+    if best:
+        save_model(model, model_config, out, meta=meta)
+    write_metrics_csv(out / "metrics.csv", state.history)
+    plot_curves(out / "training_curves.png", state.history)
+
+
+def load_state(
+    last: Path,
+    model: DoubleDecoderNet,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    *,
+    device: torch.device,
+) -> TrainState:
+    """Restore weights, optimiser, scheduler and counters from ``last``."""
+    loaded = load_model(last, device="cpu")
+    if loaded.config.to_dict() != model.config.to_dict():
+        raise InputError(
+            f"{last}: saved network (m={loaded.config.m}, image decoder "
+            f"{loaded.config.image_decoder}) differs from the requested one; "
+            "use the same --preset / --supervised-only to resume"
+        )
+    model.load_state_dict(loaded.model.state_dict())
+    record = torch.load(last / STATE_NAME, map_location=device, weights_only=True)
+    optimizer.load_state_dict(record["optimizer"])
+    scheduler.load_state_dict(record["scheduler"])
+    state = TrainState(**record["state"])
+    state.best = ValidationScores(**record["best"])
+    state.untrained = ValidationScores(**record["untrained"])
+    return state
