@@ -91,12 +91,21 @@ def feret_max(points: np.ndarray) -> float:
         pts = pts[ConvexHull(pts).vertices]
     except (QhullError, ValueError):
         pass  # flat or tiny: use all points
-    best = 0.0
-    for start in range(0, len(pts), 2048):
-        block = pts[start : start + 2048]
-        d2 = ((block[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2)
+    pts = pts - pts.mean(axis=0)
+    r = np.sqrt((pts * pts).sum(axis=1))
+    # a lower bound from two farthest-point sweeps, then keep only the points
+    # that could belong to a longer pair (|a - b| <= |a| + max |p|)
+    a = pts[np.argmax(r)]
+    b = pts[np.argmax(((pts - a) ** 2).sum(axis=1))]
+    lower = float(np.sqrt(((a - b) ** 2).sum()))
+    pts = pts[r >= lower - r.max() - 1e-9].astype(np.float64)
+    sq = (pts * pts).sum(axis=1)
+    best = lower * lower
+    for start in range(0, len(pts), 4096):
+        block = pts[start : start + 4096]
+        d2 = sq[start : start + 4096, None] + sq[None, :] - 2.0 * (block @ pts.T)
         best = max(best, float(d2.max()))
-    return math.sqrt(best)
+    return math.sqrt(max(best, 0.0))
 
 
 def tube_fit(volume_nm3: float, surface_nm2: float) -> tuple[float, float]:

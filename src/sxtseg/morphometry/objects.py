@@ -128,38 +128,38 @@ def _assign_nearest(
     outside: int,
     spacing: Spacing,
     max_nm: float,
-    slab: int = 32,
 ) -> None:
     """Give each ``target`` voxel (in place) the label of the nearest compartment.
 
-    A target voxel goes to the nearest labelled compartment unless the
-    ``outside`` label is nearer (Euclidean distances in nm; exact ties, common
-    in symmetric bands, are split by the parity of z + y + x). A band
-    between two regions is thus split along its middle whatever its
-    curvature; voxels farther than ``max_nm`` from every
-    compartment stay 0. Works on Z slabs with a halo (bounded memory).
+    A target voxel goes to a compartment when it is nearer to it than to
+    anything else that is not target (other compartments, the ``outside``
+    label) and at most ``max_nm`` away (Euclidean distances in nm; exact
+    ties, common in symmetric bands, are split by the parity of z + y + x).
+    A band between two regions is thus split along its middle whatever its
+    curvature. Each compartment is handled on its bounding box grown by
+    twice the reach, so the cost follows the compartments' sizes.
     """
-    nz = labels.shape[0]
-    halo = int(np.ceil(max_nm / spacing[0])) + 1
-    for z0 in range(0, nz, slab):
-        z1 = min(nz, z0 + slab)
-        if not target[z0:z1].any():
+    reach = [int(np.ceil(2 * max_nm / s)) + 1 for s in spacing]
+    for obj_id, sl0 in enumerate(ndimage.find_objects(labels), 1):
+        if sl0 is None or obj_id == outside:
             continue
-        a, b = max(0, z0 - halo), min(nz, z1 + halo)
-        lab = labels[a:b]
-        comp = (lab != 0) & (lab != outside)
-        if not comp.any():
+        sl = tuple(
+            slice(max(0, s.start - r), min(n, s.stop + r))
+            for s, r, n in zip(sl0, reach, labels.shape, strict=True)
+        )
+        lab, tgt = labels[sl], target[sl]
+        if not tgt.any():
             continue
-        d_in, idx = ndimage.distance_transform_edt(~comp, sampling=spacing, return_indices=True)
-        d_out = ndimage.distance_transform_edt(lab != outside, sampling=spacing)
-        core = slice(z0 - a, z1 - a)
-        near = lab[tuple(i[core] for i in idx)]
-        di, do = d_in[core], d_out[core]
-        zz, yy, xx = np.ogrid[z0:z1, : lab.shape[1], : lab.shape[2]]
-        even = (zz + yy + xx) % 2 == 0
-        closer = (di < do - 1e-6) | ((np.abs(di - do) <= 1e-6) & even)
-        take = target[z0:z1] & (di <= max_nm) & closer
-        labels[z0:z1][take] = near[take]
+        mine = (lab == obj_id) & ~tgt
+        other = (lab != 0) & (lab != obj_id) & ~tgt
+        d_in = ndimage.distance_transform_edt(~mine, sampling=spacing)
+        d_out = ndimage.distance_transform_edt(~other, sampling=spacing) if other.any() else None
+        take = tgt & (d_in <= max_nm)
+        if d_out is not None:
+            zz, yy, xx = np.ogrid[sl[0], sl[1], sl[2]]
+            even = (zz + yy + xx) % 2 == 0
+            take &= (d_in < d_out - 1e-6) | ((np.abs(d_in - d_out) <= 1e-6) & even)
+        lab[take] = obj_id
 
 
 def split_touching(
