@@ -65,3 +65,26 @@ def test_missing_or_mismatched_files_raise_input_error(tmp_path: Path) -> None:
     (folder / "model.safetensors").write_bytes((other / "model.safetensors").read_bytes())
     with pytest.raises(InputError, match="checksum"):
         load_model(folder)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_export_onnx_and_torchscript(tmp_path: Path) -> None:
+    import onnx
+
+    from sxtseg.train.export import export_model
+
+    net, cfg = _perturbed_tiny()
+    folder = save_model(net, cfg, tmp_path / "m")
+    onnx_path = export_model(folder, tmp_path / "m.onnx", example_size=32)
+    model = onnx.load(str(onnx_path))
+    onnx.checker.check_model(model)
+    assert [o.name for o in model.graph.output] == ["label"]
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    assert dims[2].dim_param == "height" and dims[3].dim_param == "width"
+    ts_path = export_model(folder, tmp_path / "m.pt", example_size=32)
+    scripted = torch.jit.load(str(ts_path))
+    x = torch.randn(2, 1, 48, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(scripted(x), net.predict_label(x), atol=1e-5, rtol=1e-4)
+    with pytest.raises(InputError, match="exists"):
+        export_model(folder, ts_path)

@@ -31,7 +31,6 @@ def _batch(sources, *, labeled: bool, n: int = 2, crop: int = 32) -> dict[str, t
 
 def test_unlabelled_steps_leave_label_decoder_untouched(shell_data: dict[str, Path]) -> None:
     torch.manual_seed(0)
-    torch.set_num_threads(1)
     cfg = TrainConfig(preset="tiny")
     net = build_model(ModelConfig.from_preset("tiny", bn_momentum=0.1))
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
@@ -71,7 +70,6 @@ def test_unlabelled_steps_leave_label_decoder_untouched(shell_data: dict[str, Pa
 
 def test_tiny_model_overfits_one_slice() -> None:
     torch.manual_seed(0)
-    torch.set_num_threads(1)
     tomo, mask = make_shells((4, 64, 64), seed=3)
     x = torch.from_numpy(normalize_slices(tomo[2]))[None, None]
     y = torch.from_numpy(mask[2].astype(np.float32) * 2 - 1)[None, None]

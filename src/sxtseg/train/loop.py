@@ -225,8 +225,24 @@ def train(
     if resume and not (out / "last" / "state.pt").is_file():
         raise InputError(f"{out}: nothing to resume (no last/state.pt)")
     device = resolve_device(config.device)
+    previous_threads = torch.get_num_threads()
     if device.type == "cpu":
         torch.set_num_threads(cpu_threads(config.threads))
+    try:
+        return _run(labeled, unlabeled, out, config, device, resume, progress)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _run(
+    labeled: list[str | Path],
+    unlabeled: list[str | Path],
+    out: Path,
+    config: TrainConfig,
+    device: torch.device,
+    resume: bool,
+    progress: Callable[[TrainProgress], None] | None,
+) -> TrainResult:
     channels_last = config.channels_last if config.channels_last is not None else (
         device.type == "cuda")  # fmt: skip
     torch.manual_seed(config.seed)
