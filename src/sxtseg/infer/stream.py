@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Progress", "release_pages", "run_pipeline"]
+__all__ = ["Progress", "release_pages", "release_writer_pages", "run_pipeline"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,19 @@ def release_pages(array: Any) -> None:
         mm.madvise(mmap.MADV_DONTNEED)
     except (OSError, ValueError):  # pragma: no cover - closed map or unsupported
         pass
+
+
+def release_writer_pages(writer: Any) -> None:
+    """:func:`release_pages` for a streaming writer that memory-maps its output (MRC).
+
+    The written pages stay in the page cache and are written back by the
+    kernel; only this process's mapping of them is dropped. Other formats
+    write through file I/O and are left alone.
+    """
+    handle = getattr(writer, "_mrc", None)  # sxtseg.io.mrc.MrcWriter's mrcfile handle
+    data = getattr(handle, "data", None) if handle is not None else None
+    if isinstance(data, np.ndarray):
+        release_pages(data)
 
 
 class _Worker(threading.Thread):

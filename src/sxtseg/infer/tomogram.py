@@ -35,7 +35,7 @@ import numpy as np
 from sxtseg.errors import InputError
 from sxtseg.infer.config import SegmentConfig
 from sxtseg.infer.predict import Predictor
-from sxtseg.infer.stream import Progress, release_pages, run_pipeline
+from sxtseg.infer.stream import Progress, release_pages, release_writer_pages, run_pipeline
 from sxtseg.infer.volume import PLANE_AXIS, resolve_model
 from sxtseg.io import create_writer, open_volume
 from sxtseg.io.base import VolumeReader, count_nonfinite
@@ -148,11 +148,13 @@ class _Outputs:
         mask = (prob >= self.threshold).astype(np.uint8)
         if self.prob_writer is not None:
             self.prob_writer.write(z0, encode_probabilities(prob, self.prob_dtype))
+            release_writer_pages(self.prob_writer)
         if self.scratch_mask is not None:
             self.scratch_mask[z0 : z0 + mask.shape[0]] = mask
             release_pages(self.scratch_mask)
         else:
             self.mask_writer.write(z0, mask)
+            release_writer_pages(self.mask_writer)
             self.foreground += int(mask.sum())
 
 
@@ -269,6 +271,7 @@ def segment_file(
             for z0 in range(0, shape[0], max(1, step)):
                 block = clean[z0 : z0 + step].astype(np.uint8)
                 mask_writer.write(z0, block)
+                release_writer_pages(mask_writer)
                 outputs.foreground += int(block.sum())
             del clean
     seconds = time.perf_counter() - t0
