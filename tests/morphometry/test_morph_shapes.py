@@ -153,3 +153,28 @@ def test_smoothing_off_overestimates_area():
     mask = z**2 + y**2 + x**2 <= r * r
     raw = measure_one(mask, config=MeasureConfig(smooth_iterations=0))
     assert raw.surface_nm2 > 1.05 * 4 * math.pi * r * r  # the voxel staircase
+
+
+def test_write_table_csv_and_parquet(tmp_path):
+    import pandas as pd
+
+    from sxtseg.errors import InputError
+    from sxtseg.morphometry import write_table
+
+    mask = np.zeros((6, 7, 8), np.uint8)
+    mask[1:4, 2:5, 2:6] = 3
+    table = measure_objects(mask, spacing=10.0)
+    paths = write_table(table, tmp_path / "t.csv", parquet=False)
+    assert paths == [tmp_path / "t.csv"]
+    back = pd.read_csv(paths[0])
+    assert list(back.columns) == list(table.columns)
+    assert back.volume_nm3.iloc[0] == pytest.approx(36 * 1000.0)
+    with pytest.raises(InputError):
+        write_table(table, tmp_path / "t.csv")  # exists
+    with pytest.raises(InputError):
+        write_table(table, tmp_path / "t.xlsx")
+    pytest.importorskip("pyarrow")
+    paths = write_table(table, tmp_path / "u.csv")
+    assert [p.name for p in paths] == ["u.csv", "u.parquet"]
+    pq = pd.read_parquet(tmp_path / "u.parquet")
+    assert pq.id.tolist() == [3] and bool(pq.touches_border.iloc[0]) is False
