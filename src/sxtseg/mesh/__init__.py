@@ -5,12 +5,13 @@
 - :func:`write_surfaces` — PLY/OBJ/STL/GLB per object plus a combined,
   coloured scene.
 - :func:`render_scene_png`, :func:`slice_overlays_png` — PNG previews.
-- :func:`surfaces_file` — the file-level job behind ``sxtseg surfaces``.
+- :func:`surfaces_file` — the file-level job behind ``sxtseg surfaces``;
+  :func:`write_surface_folder` — the same from an in-memory instance Volume.
 """
 
 from sxtseg.mesh.config import MeshConfig
 from sxtseg.mesh.export import FORMATS, SurfaceFiles, write_surfaces
-from sxtseg.mesh.job import SurfacesResult, surfaces_file
+from sxtseg.mesh.job import SurfacesResult, surfaces_file, write_surface_folder
 from sxtseg.mesh.render import render_scene_png, slice_overlays_png
 from sxtseg.mesh.surface import ObjectMesh, distinct_colors, mesh_objects, surface_of
 
@@ -26,5 +27,6 @@ __all__ = [
     "slice_overlays_png",
     "surface_of",
     "surfaces_file",
+    "write_surface_folder",
     "write_surfaces",
 ]

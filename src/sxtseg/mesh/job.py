@@ -15,8 +15,9 @@ from sxtseg.mesh.config import MeshConfig
 from sxtseg.mesh.export import SurfaceFiles, _moved, parse_formats, staging_dir, write_into
 from sxtseg.mesh.render import render_scene_png, slice_overlays_png
 from sxtseg.mesh.surface import mesh_objects
+from sxtseg.types import Volume
 
-__all__ = ["SurfacesResult", "surfaces_file"]
+__all__ = ["SurfacesResult", "surfaces_file", "write_surface_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -89,38 +90,91 @@ def surfaces_file(
     """
     from sxtseg.errors import InputError
     from sxtseg.io import read_volume
-    from sxtseg.morphometry.job import load_objects, write_instances
+    from sxtseg.morphometry.job import load_objects
 
-    fmts = parse_formats(formats)
-    cfg = config or MeshConfig()
+    parse_formats(formats)
     out = Path(out_dir)
     if out.is_dir() and any(out.iterdir()) and not overwrite:
         raise InputError(f"{out} exists and is not empty (pass --overwrite to replace it)")
     labels = load_objects(
         mask_path, instances=instances, voxel_size=voxel_size, config=objects, threshold=threshold
     )
+    tomo = None
+    if preview and tomogram is not None:
+        tomo = np.asarray(read_volume(tomogram).data)
+    return write_surface_folder(
+        labels,
+        out,
+        config=config,
+        formats=formats,
+        tomogram=tomo,
+        preview=preview,
+        write_labels=write_labels and not instances,
+        source=str(mask_path),
+        overwrite=overwrite,
+        progress=progress,
+    )
+
+
+def write_surface_folder(
+    labels: Volume,
+    out_dir: str | Path,
+    *,
+    config: MeshConfig | None = None,
+    formats: str | Sequence[str] = ("ply", "glb"),
+    tomogram: np.ndarray | None = None,
+    preview: bool = True,
+    write_labels: bool = True,
+    source: str = "",
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> SurfacesResult:
+    """Mesh an in-memory instance volume and write the surfaces folder atomically.
+
+    Parameters
+    ----------
+    labels : Volume
+        Instance labels (Z, Y, X), 0 = background, with voxel size (nm) and origin.
+    out_dir : str or Path
+    config, formats, preview, overwrite, progress
+        As in :func:`surfaces_file`.
+    tomogram : ndarray, shape (Z, Y, X), optional
+        Grey image under the slice-overlay preview.
+    write_labels : bool
+        Also write ``instances.mrc`` (``.tif`` beyond 65,535 objects).
+    source : str
+        Recorded in ``surfaces.json``.
+
+    Returns
+    -------
+    SurfacesResult
+    """
+    from sxtseg.errors import InputError
+    from sxtseg.morphometry.job import write_instances
+
+    fmts = parse_formats(formats)
+    cfg = config or MeshConfig()
+    out = Path(out_dir)
     spacing = labels.voxel_size
-    assert spacing is not None
+    if spacing is None:
+        raise InputError("surfaces need a voxel size in nm")
     data = np.asarray(labels.data)
+    if tomogram is not None and np.shape(tomogram) != data.shape:
+        raise InputError(f"tomogram shape {np.shape(tomogram)} differs from {data.shape}")
     meshes = mesh_objects(
         data, spacing=spacing, origin=labels.origin, config=cfg, progress=progress
     )
     extra: list[Path] = []
     with staging_dir(out, overwrite=overwrite) as tmp:
         files = write_into(tmp, meshes, fmts)
-        if write_labels and not instances:
+        if write_labels:
             suffix = ".mrc" if data.max(initial=0) <= np.iinfo(np.uint16).max else ".tif"
             extra.append(write_instances(tmp / f"instances{suffix}", labels))
         if preview:
             extra.append(render_scene_png(meshes, tmp / "scene.png"))
-            tomo = None
-            if tomogram is not None:
-                tomo = np.asarray(read_volume(tomogram).data)
-                if tomo.shape != data.shape:
-                    raise InputError(f"{tomogram}: shape {tomo.shape} differs from {data.shape}")
-            extra.append(slice_overlays_png(tomo, data, tmp / "slices.png", spacing=spacing))
+            extra.append(slice_overlays_png(tomogram, data, tmp / "slices.png", spacing=spacing))
         info = {
-            "source": str(mask_path),
+            "source": source,
             "objects": len(meshes),
             "voxel_size_nm_zyx": list(spacing),
             "origin_nm_zyx": list(labels.origin),
