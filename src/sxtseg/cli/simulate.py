@@ -50,7 +50,13 @@ def command(
         get_recipe(recipe)
     logging.getLogger("sxtseg").setLevel(logging.WARNING)
     if count == 1:
-        result = sim.simulate(prof, shape=zyx, seed=seed, recipe=recipe)
+        with tqdm(total=100, desc="simulate", unit="%", leave=False) as bar:
+
+            def report(stage: str, frac: float) -> None:
+                bar.set_postfix_str(stage, refresh=False)
+                bar.update(max(0, round(100 * frac) - bar.n))
+
+            result = sim.simulate(prof, shape=zyx, seed=seed, recipe=recipe, progress=report)
         sim.write_simulation(result, out_dir, overwrite=overwrite, phantom=phantom)
         secs = sum(result.timings.values())
         typer.echo(

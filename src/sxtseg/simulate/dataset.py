@@ -24,6 +24,7 @@ from sxtseg.simulate.imaging import acquire, reconstruct
 from sxtseg.simulate.phantoms import Canvas, Grid
 from sxtseg.simulate.profiles import SimProfile, load_profile
 from sxtseg.simulate.recipes import Recipe, get_recipe
+from sxtseg.simulate.reconstruct import default_threads
 from sxtseg.simulate.scene import paint_scene
 from sxtseg.types import Volume
 
@@ -145,12 +146,13 @@ def make_phantom(
         "center_z_nm",
         "center_y_nm",
         "center_x_nm",
+        "form",
+        "envelope_gap_nm",
     ]
     for col in cols:
         if col not in objects:
             objects[col] = math.nan
-    rest = [c for c in objects.columns if c not in cols]
-    objects = objects[cols + rest]
+    objects = objects[cols]
     return Phantom(
         canvas.lac, canvas.truth.astype(np.uint8), canvas.instances, objects, float(voxel_size)
     )
@@ -181,6 +183,8 @@ def simulate(
     noise, blur : bool
         Switch off Poisson noise / zone-plate blur (for tests).
     progress : callable(stage, fraction), optional
+        Called with the stage name and the fraction of the work done (0-1);
+        during SIRT from worker threads.
 
     Returns
     -------
@@ -211,7 +215,17 @@ def simulate(
     series = acquire(ph.lac, prof, rng=rng_img, noise=noise, blur=blur)
     angles = series.angles_deg
     stage("tilt series", 0.45)
-    tomo = reconstruct(series, iterations=prof.sirt_iterations)
+    threads = default_threads()
+    n_blocks = max(1, min(threads, shape[1]))
+    done = [0]
+
+    def sirt_step(n: int) -> None:
+        done[0] += n
+        if progress is not None:
+            frac = done[0] / (prof.sirt_iterations * n_blocks)
+            progress("sirt", 0.45 + 0.55 * min(frac, 1.0))
+
+    tomo = reconstruct(series, iterations=prof.sirt_iterations, threads=threads, progress=sirt_step)
     stage("sirt", 1.0)
     vs = (v, v, v)
     labels = [

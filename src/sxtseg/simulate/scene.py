@@ -163,6 +163,7 @@ class _Painter:
                 length_nm=length,
                 volume_nm3=math.nan,
                 surface_nm2=math.nan,
+                analytic=False,
             )
             self.c.fill(f, fl)
             self.c.label(f, fid, where=self.d_cell[f.window] >= 0)
@@ -319,7 +320,13 @@ class _Painter:
             return
         shape, f = got
         ml = self.contrast("mitochondrion")
-        mid = self.c.register("mitochondrion", shape, lac_per_um=ml, diameter_nm=dia)
+        mid = self.c.register(
+            "mitochondrion",
+            shape,
+            lac_per_um=ml,
+            diameter_nm=dia,
+            form="tube" if tube else "ellipsoid",
+        )
         self.c.fill(f, ml)
         self.c.label(f, mid)
         # cristae: lamellae across the long axis, entering from one side
@@ -427,7 +434,7 @@ class _Painter:
                     (0.5 * th, 0.5 * dia, 0.5 * dia * self.u((0.4, 1.0))),
                     self.orientation(up=True),
                 ),
-                er_form="sheet",
+                form="sheet",
             )
         for _ in range(self.count(r.lysosome_density, volume_um3)):
             self.simple("lysosome", sph(r.lysosome_diameter_nm, 0.2))
@@ -452,6 +459,7 @@ class _Painter:
                 ),
                 gap=15.0,
                 diameter_nm=dia,
+                form="tubule",
             )
         for _ in range(self.count(r.vesicle_density, volume_um3)):
             self.simple("vesicle", sph(r.vesicle_diameter_nm), gap=15.0)
@@ -503,7 +511,7 @@ class _Painter:
                 continue
             shape, f = got
             val = lac("gold", self.e)
-            self.c.register("gold", shape, lac_per_um=val, in_instances=False)
+            self.c.register("gold", shape, lac_per_um=val, diameter_nm=2 * shape.radius)
             self.c.fill(f, val)
 
 
