@@ -67,14 +67,26 @@ def test_cli_on_simulated_membranes_and_instances(phantom, tmp_path):
     assert len(scene.geometry) == int(pred.max())
 
 
-def test_filopodia_diameters_and_lengths():
-    ph = simulate.make_phantom((64, 384, 384), voxel_size=10.0, seed=2, recipe="periphery")
+def _whole_filopodia(seed: int):
+    ph = simulate.make_phantom((64, 384, 384), voxel_size=10.0, seed=seed, recipe="periphery")
     filo = ph.objects[ph.objects.kind == "filopodium"]
     whole = filo[~filo.clipped.astype(bool) & (filo.voxels > 1000)]
-    assert len(whole) >= 3
     inst = np.where(np.isin(ph.instances, whole.id.to_numpy()), ph.instances, 0)
-    table = measure_objects(inst, spacing=10.0).set_index("id").loc[whole.id]
-    d_true, l_true = whole.diameter_nm.to_numpy(), whole.length_nm.to_numpy()
+    return whole, inst
+
+
+def test_filopodia_diameters_and_lengths():
+    truth, measured = [], []
+    for seed in (2, 3, 4, 5):  # until at least three whole filopodia
+        whole, inst = _whole_filopodia(seed)
+        if len(whole):
+            truth.append(whole)
+            measured.append(measure_objects(inst, spacing=10.0).set_index("id").loc[whole.id])
+        if sum(len(t) for t in truth) >= 3:
+            break
+    assert sum(len(t) for t in truth) >= 3
+    truth_df, table = pd.concat(truth), pd.concat(measured)
+    d_true, l_true = truth_df.diameter_nm.to_numpy(), truth_df.length_nm.to_numpy()
     # the closed cylinder with the same volume and surface (bending-invariant)
     np.testing.assert_allclose(table.tube_diameter_nm, d_true, rtol=0.10)
     np.testing.assert_allclose(table.tube_length_nm, l_true, rtol=0.15)
