@@ -128,6 +128,7 @@ def _assign_nearest(
     outside: int,
     spacing: Spacing,
     max_nm: float,
+    slab: int = 48,
 ) -> None:
     """Give each ``target`` voxel (in place) the label of the nearest compartment.
 
@@ -137,29 +138,39 @@ def _assign_nearest(
     ties, common in symmetric bands, are split by the parity of z + y + x).
     A band between two regions is thus split along its middle whatever its
     curvature. Each compartment is handled on its bounding box grown by
-    twice the reach, so the cost follows the compartments' sizes.
+    twice the reach (in Z slabs of ``slab`` slices with a halo), so the cost
+    follows the compartments' sizes and the memory stays bounded.
     """
     reach = [int(np.ceil(2 * max_nm / s)) + 1 for s in spacing]
     for obj_id, sl0 in enumerate(ndimage.find_objects(labels), 1):
         if sl0 is None or obj_id == outside:
             continue
-        sl = tuple(
+        y_sl, x_sl = (
             slice(max(0, s.start - r), min(n, s.stop + r))
-            for s, r, n in zip(sl0, reach, labels.shape, strict=True)
+            for s, r, n in zip(sl0[1:], reach[1:], labels.shape[1:], strict=True)
         )
-        lab, tgt = labels[sl], target[sl]
-        if not tgt.any():
-            continue
-        mine = (lab == obj_id) & ~tgt
-        other = (lab != 0) & (lab != obj_id) & ~tgt
-        d_in = ndimage.distance_transform_edt(~mine, sampling=spacing)
-        d_out = ndimage.distance_transform_edt(~other, sampling=spacing) if other.any() else None
-        take = tgt & (d_in <= max_nm)
-        if d_out is not None:
-            zz, yy, xx = np.ogrid[sl[0], sl[1], sl[2]]
-            even = (zz + yy + xx) % 2 == 0
-            take &= (d_in < d_out - 1e-6) | ((np.abs(d_in - d_out) <= 1e-6) & even)
-        lab[take] = obj_id
+        z_lo = max(0, sl0[0].start - reach[0])
+        z_hi = min(labels.shape[0], sl0[0].stop + reach[0])
+        # Z slabs with a halo bound the memory for compartments as big as the volume
+        for z0 in range(z_lo, z_hi, slab):
+            z1 = min(z_hi, z0 + slab)
+            a, b = max(z_lo, z0 - reach[0]), min(z_hi, z1 + reach[0])
+            lab, tgt = labels[a:b, y_sl, x_sl], target[a:b, y_sl, x_sl]
+            core = slice(z0 - a, z1 - a)
+            if not tgt[core].any():
+                continue
+            mine = (lab == obj_id) & ~tgt
+            if not mine.any():
+                continue
+            other = (lab != 0) & (lab != obj_id) & ~tgt
+            d_in = ndimage.distance_transform_edt(~mine, sampling=spacing)[core]
+            take = tgt[core] & (d_in <= max_nm)
+            if other.any():
+                d_out = ndimage.distance_transform_edt(~other, sampling=spacing)[core]
+                zz, yy, xx = np.ogrid[z0:z1, y_sl, x_sl]
+                even = (zz + yy + xx) % 2 == 0
+                take &= (d_in < d_out - 1e-6) | ((np.abs(d_in - d_out) <= 1e-6) & even)
+            lab[core][take] = obj_id
 
 
 def split_touching(
