@@ -216,7 +216,7 @@ def simulate(
     angles = series.angles_deg
     stage("tilt series", 0.45)
     threads = default_threads()
-    n_blocks = max(1, min(threads, shape[1]))
+    n_blocks = math.ceil(shape[1] / 32)  # column blocks of reconstruct.sirt
     done = [0]
 
     def sirt_step(n: int) -> None:

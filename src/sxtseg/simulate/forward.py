@@ -33,6 +33,7 @@ __all__ = [
     "blurred_projections",
     "from_planes",
     "layered_projector",
+    "matmul_planes",
     "projection_matrix",
     "to_planes",
 ]
@@ -159,8 +160,49 @@ def from_planes(planes: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
     return np.ascontiguousarray(planes.reshape(nz, nx, ny).transpose(0, 2, 1), dtype=np.float32)
 
 
+def matmul_planes(
+    matrix: sp.spmatrix, planes: np.ndarray, *, block: int = 32, threads: int = 1
+) -> np.ndarray:
+    """``matrix @ planes`` in blocks of ``block`` columns (cache-friendly), float32.
+
+    Parameters
+    ----------
+    matrix : sparse, shape (m, n)
+    planes : ndarray, shape (n, Y)
+    block : int
+        Columns per product (32: ≈2× faster than 256 at once on our 2-core machine).
+    threads : int
+        Worker threads over the blocks (scipy releases the GIL in sparse products).
+
+    Returns
+    -------
+    ndarray float32, shape (m, Y)
+    """
+    n = planes.shape[1]
+    out = np.empty((matrix.shape[0], n), dtype=np.float32)
+    starts = list(range(0, n, block))
+
+    def one(lo: int) -> None:
+        hi = min(lo + block, n)
+        out[:, lo:hi] = matrix @ np.ascontiguousarray(planes[:, lo:hi], dtype=np.float32)
+
+    if threads <= 1 or len(starts) == 1:
+        for lo in starts:
+            one(lo)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(threads, len(starts))) as ex:
+            list(ex.map(one, starts))
+    return out
+
+
 def blurred_projections(
-    proj: LayeredProjector, planes: np.ndarray, *, sigma_px: np.ndarray | None
+    proj: LayeredProjector,
+    planes: np.ndarray,
+    *,
+    sigma_px: np.ndarray | None,
+    threads: int = 1,
 ) -> np.ndarray:
     """Line integrals with depth-dependent blur, shape (n_angles, n_x, Y).
 
@@ -172,6 +214,8 @@ def blurred_projections(
     sigma_px : ndarray, shape (n_layers,), optional
         Gaussian σ in detector pixels per layer (across and along the tilt axis);
         None for no blur.
+    threads : int
+        Worker threads for the sparse products.
 
     Notes
     -----
@@ -181,7 +225,7 @@ def blurred_projections(
     g = proj.geometry
     out = np.zeros((g.n_angles, g.n_x, planes.shape[1]), dtype=np.float32)
     for k, layer in enumerate(proj.layers):
-        p = (layer @ planes).reshape(g.n_angles, g.n_x, -1)
+        p = matmul_planes(layer, planes, threads=threads).reshape(g.n_angles, g.n_x, -1)
         if sigma_px is not None and sigma_px[k] > 0.05:
             p = ndimage.gaussian_filter(
                 p, sigma=(0.0, sigma_px[k], sigma_px[k]), mode="nearest", truncate=3.0

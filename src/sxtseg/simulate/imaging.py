@@ -25,7 +25,7 @@ from sxtseg.simulate.forward import (
     to_planes,
 )
 from sxtseg.simulate.profiles import SimProfile
-from sxtseg.simulate.reconstruct import sirt
+from sxtseg.simulate.reconstruct import default_threads, sirt
 
 __all__ = ["TiltSeries", "acquire", "reconstruct"]
 
@@ -86,7 +86,7 @@ def acquire(
     layer_nm = max(profile.depth_of_focus_nm / 5.0, 4.0 * v)
     proj = layered_projector(geom, layer_nm=layer_nm, focus_offset_nm=profile.focus_offset_nm)
     sig = profile.blur_sigma_nm(proj.defocus_nm) / v if blur else None
-    p = blurred_projections(proj, to_planes(lac), sigma_px=sig)  # (A, X, Y)
+    p = blurred_projections(proj, to_planes(lac), sigma_px=sig, threads=default_threads())
     if jitter and profile.jitter_px > 0:
         shifts = rng.normal(0.0, profile.jitter_px, size=(len(angles), 2))
         for a in range(len(angles)):

