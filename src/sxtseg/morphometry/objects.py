@@ -109,16 +109,18 @@ def enclosed_regions(mask: np.ndarray, *, fill_slices: bool = True) -> np.ndarra
     return keep[labels]
 
 
-def _drop_small(labels: np.ndarray, count: int, min_voxels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Zero labels smaller than ``min_voxels``; returns (labels, removed-voxel mask)."""
+def _drop_small(
+    labels: np.ndarray, count: int, min_voxels: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Zero labels smaller than ``min_voxels``; returns (labels, removed voxels, removed count)."""
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     small = sizes < min_voxels
     small[0] = False
     if not small.any():
-        return labels, np.zeros(labels.shape, dtype=bool)
+        return labels, np.zeros(labels.shape, dtype=bool), 0
     removed = small[labels]
     labels[removed] = 0
-    return labels, removed
+    return labels, removed, int(small.sum())
 
 
 def _assign_nearest(
@@ -353,7 +355,7 @@ def objects_from_mask(
     lumen = enclosed_regions(mask, fill_slices=cfg.fill_slices)
     lumen_lab, n_lumen = ndimage.label(lumen, structure=_SIX)
     del lumen
-    lumen_lab, holes = _drop_small(lumen_lab, n_lumen, cfg.min_lumen_voxels)
+    lumen_lab, holes, n_small = _drop_small(lumen_lab, n_lumen, cfg.min_lumen_voxels)
     mask |= holes
     del holes
 
@@ -396,7 +398,12 @@ def objects_from_mask(
         labels[solid_vox] = mask_lab[solid_vox].astype(np.uint32) + np.uint32(n_comp)
         split_ids = np.flatnonzero(solid) + n_comp
         del mask_lab, solid_vox
-        log.info("%d compartments, %d solid objects", n_comp, split_ids.size)
+        log.info(
+            "%d enclosed regions of %d+ voxels, %d solid objects",
+            n_lumen - n_small,
+            cfg.min_lumen_voxels,
+            split_ids.size,
+        )
     else:
         filled = mask | (lumen_lab > 0)
         del lumen_lab
