@@ -31,7 +31,9 @@ def command(
     ),
     crop: int = typer.Option(None, "--crop", help="Training crop side in px (default: 256)."),
     batch_size: int = typer.Option(None, "--batch-size", help="Crops per step (default: 4)."),
-    lr: float = typer.Option(None, "--lr", help="Adam learning rate (default: 1e-4)."),
+    lr: float = typer.Option(
+        None, "--lr", help="Adam learning rate (1e-3 tiny/small, 1e-4 base/paper)."
+    ),
     cosine: bool = typer.Option(False, "--cosine", help="Cosine learning-rate decay."),
     unlabeled_ratio: float = typer.Option(
         None, "--unlabeled-ratio", help="Unlabelled steps per labelled step (default: 1)."

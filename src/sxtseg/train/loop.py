@@ -253,7 +253,7 @@ def _run(
     model = build_model(mcfg).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     n_lab = config.steps_per_epoch or max(
         1, math.ceil(config.label_repeats * data.n_train / config.batch_size)
     )

@@ -99,6 +99,7 @@ class TrainData:
     train_items: list[tuple[int, int]]
     val_items: list[tuple[int, int]]
     split_mode: str
+    crop: int = 0
     _val_batches: list[dict[str, torch.Tensor]] | None = None
     _datasets: list[SliceDataset] = field(default_factory=list)
 
@@ -128,7 +129,7 @@ class TrainData:
     def train_loader(self, *, start: int = 0) -> DataLoader:
         """Endless augmented labelled batches, resumable at sample ``start``."""
         c = self.config
-        ds = SliceDataset(self.labeled_sources, self.train_items, crop=c.crop, labeled=True,
+        ds = SliceDataset(self.labeled_sources, self.train_items, crop=self.crop, labeled=True,
                           augment_config=self._augment(), ignore_value=c.ignore_value)  # fmt: skip
         return self._loader(ds, KeySampler(len(ds), seed=c.seed, stream=0, start=start))
 
@@ -136,7 +137,7 @@ class TrainData:
         """Endless augmented unlabelled batches."""
         c = self.config
         items = [(i, z) for i, s in enumerate(self.unlabeled_sources) for z in s.slices]
-        ds = SliceDataset(self.unlabeled_sources, items, crop=c.crop, labeled=False,
+        ds = SliceDataset(self.unlabeled_sources, items, crop=self.crop, labeled=False,
                           augment_config=self._augment())  # fmt: skip
         return self._loader(ds, KeySampler(len(ds), seed=c.seed, stream=1, start=start))
 
@@ -146,7 +147,7 @@ class TrainData:
             return None
         if self._val_batches is None:
             c = self.config
-            ds = SliceDataset(self.labeled_sources, self.val_items, crop=c.crop, labeled=True,
+            ds = SliceDataset(self.labeled_sources, self.val_items, crop=self.crop, labeled=True,
                               augment_config=None, ignore_value=c.ignore_value)  # fmt: skip
             samples = [ds[i] for i in range(len(ds))]
             ds.close()
@@ -167,6 +168,7 @@ class TrainData:
             "val_split": self.split_mode,
             "val_sources": [self.labeled_sources[i].name for i in val_sources],
             "unlabeled_slices": sum(len(s.slices) for s in self.unlabeled_sources),
+            "crop": self.crop,
         }
 
     def close(self) -> None:
@@ -191,6 +193,10 @@ def prepare_data(
     elif unlabeled and config.unlabeled_ratio > 0:
         unl = find_sources(list(unlabeled), labeled=False)
     train, val, mode = split_validation(lab, config)
+    smallest = min(min(s.shape[1], s.shape[2]) for s in lab + unl)
+    crop = min(config.crop, max(16, smallest // 16 * 16))
+    if crop < config.crop:
+        log.info("crop %d px -> %d px (the smallest slice is %d px)", config.crop, crop, smallest)
     log.info("%d labelled tomograms (%d train / %d validation slices, split by %s), "
              "%d unlabelled tomograms", len(lab), len(train), len(val), mode, len(unl))  # fmt: skip
-    return TrainData(config, device, lab, unl, train, val, mode)
+    return TrainData(config, device, lab, unl, train, val, mode, crop)

@@ -47,6 +47,7 @@ def _meta(state: TrainState, config: TrainConfig, data: Any, device: str) -> dic
         "normalization": default_normalization(polarity_augmented=config.invert_prob > 0),
         "training": {
             "config": config.to_dict(),
+            "learning_rate": config.learning_rate,
             "data": data.summary(),
             "steps": state.step,
             "epochs": state.epoch,
