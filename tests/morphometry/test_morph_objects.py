@@ -140,3 +140,33 @@ def test_empty_mask_and_bad_config():
         ObjectsConfig(mode="membranes")
     with pytest.raises(ValueError):
         objects_from_mask(np.zeros((4, 5)), spacing=1.0)
+
+
+def test_filopodia_are_cut_off_the_cell_body():
+    """A body with three 130 nm protrusions: opening by a 110 nm ball separates them."""
+    sp = (10.0, 10.0, 10.0)
+    z, y, x = coords((60, 120, 120), sp)
+    body = (z - 300) ** 2 + (y - 600) ** 2 + (x - 600) ** 2 <= 330**2
+    r = 65.0
+    tubes = [
+        ((y - 600) ** 2 + (z - 300) ** 2 <= r * r) & (x > 600) & (x < 1150),  # along +x
+        ((x - 600) ** 2 + (z - 300) ** 2 <= r * r) & (y > 600) & (y < 1150),  # along +y
+        ((y - 520) ** 2 + (z - 300) ** 2 <= r * r) & (x < 600) & (x > 40),  # along -x
+    ]
+    mask = body | tubes[0] | tubes[1] | tubes[2]
+    whole = objects_from_mask(mask, spacing=sp, config=ObjectsConfig(mode="filled"))
+    assert whole.max() == 1  # one object without the option
+    cfg = ObjectsConfig(mode="filled", protrusion_radius_nm=110.0)
+    labels = objects_from_mask(mask, spacing=sp, config=cfg)
+    assert labels.max() == 4
+    body_id = int(np.argmax(sizes(labels))) + 1
+    assert sizes(labels)[body_id - 1] == pytest.approx(body.sum(), rel=0.05)
+    found = set()
+    for tube in tubes:
+        free = tube & ~body
+        ids = set(np.unique(labels[free]).tolist()) - {0, body_id}
+        assert len(ids) == 1  # each protrusion is one object (its base stays with the body)
+        (obj,) = ids
+        found.add(obj)
+        assert (labels == obj).sum() == pytest.approx(free.sum(), rel=0.15)
+    assert len(found) == 3

@@ -48,6 +48,11 @@ def command(
     smooth: int = typer.Option(
         15, "--smooth", help="Taubin smoothing pairs before surface areas (0 = off)."
     ),
+    protrusions: float | None = typer.Option(
+        None,
+        "--protrusions",
+        help="Cut protrusions (filopodia) thinner than 2x this radius in nm off bodies.",
+    ),
     threshold: float = typer.Option(0.5, "--threshold", help="Foreground of a float mask: > T."),
     write_instances: Path | None = typer.Option(
         None, "--write-instances", help="Also write the instance volume (e.g. instances.mrc)."
@@ -62,6 +67,7 @@ def command(
             connectivity=connectivity,
             split=split,
             split_depth_nm=split_depth,
+            protrusion_radius_nm=protrusions,
             min_volume_nm3=min_volume,
             max_volume_nm3=max_volume,
         )

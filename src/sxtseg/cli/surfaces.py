@@ -49,6 +49,11 @@ def command(
     split_depth: float | None = typer.Option(
         None, "--split-depth", help="Neck depth in nm needed to split (default 2 voxels)."
     ),
+    protrusions: float | None = typer.Option(
+        None,
+        "--protrusions",
+        help="Cut protrusions (filopodia) thinner than 2x this radius in nm off bodies.",
+    ),
     threshold: float = typer.Option(0.5, "--threshold", help="Foreground of a float mask: > T."),
     tomogram: Path | None = typer.Option(
         None, "--tomogram", help="Tomogram under the slice-overlay preview."
@@ -65,6 +70,7 @@ def command(
             connectivity=connectivity,
             split=split,
             split_depth_nm=split_depth,
+            protrusion_radius_nm=protrusions,
             min_volume_nm3=min_volume,
             max_volume_nm3=max_volume,
         )

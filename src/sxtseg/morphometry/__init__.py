@@ -19,8 +19,8 @@ from sxtseg.morphometry.objects import (
     label_components,
     objects_from_mask,
     relabel_sequential,
-    split_touching,
 )
+from sxtseg.morphometry.split import split_protrusions, split_touching
 
 __all__ = [
     "COLUMNS",
@@ -39,6 +39,7 @@ __all__ = [
     "measure_objects",
     "objects_from_mask",
     "relabel_sequential",
+    "split_protrusions",
     "split_touching",
     "write_instances",
     "write_table",

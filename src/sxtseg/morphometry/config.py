@@ -50,6 +50,12 @@ class ObjectsConfig:
         A neck must be this much thinner (in distance-to-surface, nm) than the
         smaller of the two bodies it joins to be cut (the h of the h-maxima
         seeds). ``None``: twice the largest voxel size.
+    protrusion_radius_nm : float or None
+        Cut protrusions thinner than twice this radius (filopodia, tubules)
+        off thicker bodies and make them objects of their own (morphological
+        opening by a ball of this radius, nm); None: off. Choose it between
+        the protrusions' radius and the bodies' (e.g. 120 for 130 nm
+        filopodia on a cell).
     min_volume_nm3, max_volume_nm3 : float or None
         Keep objects whose volume (voxels × voxel volume) lies in this range.
     """
@@ -62,6 +68,7 @@ class ObjectsConfig:
     outline_ratio: float = 0.05
     split: bool = True
     split_depth_nm: float | None = None
+    protrusion_radius_nm: float | None = None
     min_volume_nm3: float | None = None
     max_volume_nm3: float | None = None
 
@@ -74,6 +81,8 @@ class ObjectsConfig:
             raise ValueError("membrane_steps and min_lumen_voxels must be >= 0")
         if self.split_depth_nm is not None and self.split_depth_nm <= 0:
             raise ValueError("split_depth_nm must be > 0")
+        if self.protrusion_radius_nm is not None and self.protrusion_radius_nm <= 0:
+            raise ValueError("protrusion_radius_nm must be > 0")
         lo, hi = self.min_volume_nm3, self.max_volume_nm3
         if (lo is not None and lo < 0) or (hi is not None and hi <= 0):
             raise ValueError("volume limits must be positive")

@@ -20,7 +20,9 @@ mask into an instance volume (uint32, 0 = background):
    holes, filled; the objects are the components of the filled mask.
 3. Solid objects are split with a seeded watershed on the distance transform
    (in nm) where a neck is ``split_depth_nm`` thinner than the bodies it joins.
-4. Objects outside the ``min_volume_nm3 .. max_volume_nm3`` range are dropped
+4. Optionally (``protrusion_radius_nm``), thin protrusions such as
+   filopodia are cut off thicker bodies (:func:`split_protrusions`).
+5. Objects outside the ``min_volume_nm3 .. max_volume_nm3`` range are dropped
    and the rest numbered 1..N (compartments first, in scan order).
 """
 
@@ -34,6 +36,7 @@ import numpy as np
 from scipy import ndimage
 
 from sxtseg.morphometry.config import ObjectsConfig
+from sxtseg.morphometry.split import split_protrusions, split_touching
 from sxtseg.types import Spacing, check_spacing
 
 __all__ = [
@@ -43,7 +46,6 @@ __all__ = [
     "label_components",
     "objects_from_mask",
     "relabel_sequential",
-    "split_touching",
 ]
 
 log = logging.getLogger(__name__)
@@ -173,72 +175,6 @@ def _assign_nearest(
                 even = (zz + yy + xx) % 2 == 0
                 take &= (d_in < d_out - 1e-6) | ((np.abs(d_in - d_out) <= 1e-6) & even)
             lab[core][take] = obj_id
-
-
-def split_touching(
-    labels: np.ndarray,
-    *,
-    spacing: Any,
-    depth_nm: float | None = None,
-    ids: np.ndarray | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> np.ndarray:
-    """Split touching objects with a seeded watershed on the distance transform.
-
-    Seeds are the h-maxima of the Euclidean distance to the background (in
-    nm, with the voxel size), so two bodies joined by a neck at least
-    ``depth_nm`` thinner than the smaller body become two objects, while an
-    elongated object (a filopodium, a rod) stays whole.
-
-    Parameters
-    ----------
-    labels : ndarray of int, shape (Z, Y, X)
-        Instance labels, modified in place; new objects get new ids above the
-        current maximum.
-    spacing : float or (z, y, x)
-        Voxel size in nm.
-    depth_nm : float, optional
-        The h of the h-maxima; default twice the largest voxel size.
-    ids : ndarray of int, optional
-        Only these labels are candidates (default: all).
-    progress : callable(done, total), optional
-
-    Returns
-    -------
-    ndarray
-        ``labels`` (the same array).
-    """
-    from skimage.morphology import h_maxima
-    from skimage.segmentation import watershed
-
-    sp = check_spacing(spacing, name="spacing")
-    h = float(depth_nm) if depth_nm is not None else 2.0 * max(sp)
-    slices = ndimage.find_objects(labels)
-    candidates = (
-        [int(i) for i in ids] if ids is not None else [i + 1 for i, s in enumerate(slices) if s]
-    )
-    next_id = len(slices) + 1
-    for done, obj_id in enumerate(candidates, 1):
-        sl = slices[obj_id - 1] if obj_id - 1 < len(slices) else None
-        if sl is None:
-            continue
-        crop = np.pad(labels[sl] == obj_id, 1)
-        if crop.sum() < 64:
-            continue
-        dist = ndimage.distance_transform_edt(crop, sampling=sp).astype(np.float32)
-        peaks = h_maxima(dist, h)
-        markers, n = ndimage.label(peaks & crop, structure=_TWENTYSIX)
-        if n > 1:
-            ws = watershed(-dist, markers, mask=crop)[1:-1, 1:-1, 1:-1]
-            view = labels[sl]
-            inside = crop[1:-1, 1:-1, 1:-1]
-            for k in range(2, n + 1):
-                view[inside & (ws == k)] = next_id
-                next_id += 1
-            log.debug("object %d split into %d", obj_id, n)
-        if progress is not None:
-            progress(done, len(candidates))
-    return labels
 
 
 def filter_by_volume(
@@ -417,6 +353,8 @@ def objects_from_mask(
         split_touching(
             labels, spacing=sp, depth_nm=cfg.split_depth_nm, ids=split_ids, progress=progress
         )
+    if cfg.protrusion_radius_nm is not None:
+        split_protrusions(labels, spacing=sp, radius_nm=cfg.protrusion_radius_nm)
     filter_by_volume(
         labels, spacing=sp, min_volume_nm3=cfg.min_volume_nm3, max_volume_nm3=cfg.max_volume_nm3
     )
