@@ -15,6 +15,7 @@ from sxtseg.errors import InputError
 from sxtseg.morphometry.config import MeasureConfig, ObjectsConfig
 from sxtseg.morphometry.measure import measure_objects, write_table
 from sxtseg.morphometry.objects import filter_by_volume, instance_dtype, objects_from_mask
+from sxtseg.morphometry.split import split_protrusions
 from sxtseg.types import Volume, require_voxel_size
 
 __all__ = ["MeasureResult", "load_objects", "measure_file", "write_instances"]
@@ -56,8 +57,9 @@ def load_objects(
     path : str or Path
         Any format :func:`sxtseg.io.read_volume` reads.
     instances : bool
-        The file holds instance labels (0 = background); only the volume
-        limits of ``config`` apply and ids are kept.
+        The file holds instance labels (0 = background); ids are kept and
+        only the protrusion cut (new ids above the largest) and the volume
+        limits of ``config`` apply.
     voxel_size : float or (z, y, x), optional
         nm; overrides the header. Required when the header has none.
     config : ObjectsConfig, optional
@@ -83,6 +85,8 @@ def load_objects(
         if data.dtype.kind == "i" and data.min() < 0:
             raise InputError(f"{path}: negative instance labels")
         labels = data.astype(np.uint32)
+        if cfg.protrusion_radius_nm is not None:
+            split_protrusions(labels, spacing=spacing, radius_nm=cfg.protrusion_radius_nm)
         filter_by_volume(
             labels,
             spacing=spacing,
