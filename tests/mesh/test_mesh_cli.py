@@ -183,3 +183,20 @@ def test_empty_mask_gives_empty_outputs(tmp_path, capsys):
     assert (tmp_path / "s" / "surfaces.csv").is_file()
     assert main(["measure", str(mask), "-o", str(tmp_path / "t.csv")]) == 0
     assert len(pd.read_csv(tmp_path / "t.csv")) == 0
+
+
+def test_measure_instances_with_protrusions(tmp_path):
+    sp = (10.0, 10.0, 10.0)
+    z, y, x = np.meshgrid(*[np.arange(n) * 10.0 for n in (50, 80, 110)], indexing="ij")
+    body = (z - 250) ** 2 + (y - 400) ** 2 + (x - 350) ** 2 <= 240**2
+    tube = ((y - 400) ** 2 + (z - 250) ** 2 <= 65**2) & (x > 350) & (x < 1000)
+    inst = np.where(body | tube, 5, 0).astype(np.uint16)
+    path = tmp_path / "cell.mrc"
+    write_volume(path, Volume(inst, sp))
+    out = tmp_path / "t.csv"
+    assert main(["measure", str(path), "--instances", "-o", str(out), "--protrusions", "110"]) == 0
+    table = pd.read_csv(out)
+    assert list(table.id) == [5, 6]
+    filo = table.set_index("id").loc[6]
+    assert filo.tube_diameter_nm == pytest.approx(130, rel=0.1)
+    assert filo.section_axis_first_mean_nm > 300  # sections along the tube
