@@ -45,6 +45,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+# OpenMP threads spinning against other processes on a shared CPU slow torch
+# down 10x or more; one thread unless told otherwise (set before torch loads).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import numpy as np
 
 from sxtseg.evaluate import ForestConfig, evaluate_masks, otsu_segment
@@ -75,14 +79,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--label-counts", default="5,20,80")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--n-unlabelled", type=int, default=2, help="unlabelled tomograms per profile")
-    p.add_argument("--n-test", type=int, default=1, help="test tomograms per profile")
-    p.add_argument("--steps", type=int, default=300, help="training steps per network")
+    p.add_argument("--n-test", type=int, default=3, help="test tomograms per profile")
+    p.add_argument("--steps", type=int, default=200, help="labelled training steps per network")
+    p.add_argument("--unlabeled-ratio", type=float, default=1.0,
+                   help="unlabelled steps per labelled step (semisupervised)")
     p.add_argument("--preset", default="tiny")
-    p.add_argument("--crop", type=int, default=96)
+    p.add_argument("--crop", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--threshold", type=float, default=0.9, help="network probability threshold")
     p.add_argument("--tolerance", type=float, default=2.0, help="boundary tolerance (voxels)")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (1 is fastest on a shared CPU)")
     p.add_argument("--table", type=Path, default=None, help="write the markdown table here")
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
@@ -137,23 +146,28 @@ def _labelled_subset(work: Path, lab_dir: Path, n: int, seed: int) -> Path:
 
 def _train(subset: Path, unlabelled: list[Path], out: Path, *, supervised_only: bool,
            args: argparse.Namespace, seed: int) -> float:  # fmt: skip
-    """Train one network with ``sxtseg train`` (in-process); returns wall seconds."""
-    from sxtseg.cli import main
+    """Train one network with ``sxtseg.train.loop.train``; returns wall seconds.
+
+    Both networks get ``args.steps`` labelled steps; the semisupervised one
+    also gets ``unlabeled_ratio`` unlabelled steps per labelled step. No
+    validation split (every labelled slice is used for training, as for the
+    baselines), so the model after the last step is kept.
+    """
+    from sxtseg.train.config import TrainConfig
+    from sxtseg.train.loop import train
 
     if (out / "config.json").exists() and (out / "model.safetensors").exists():
         return float("nan")
-    argv = ["train", "--labeled", str(subset)]
-    if not supervised_only:
-        for u in unlabelled:
-            argv += ["--unlabeled", str(u)]
-    argv += ["--preset", args.preset, "-o", str(out), "--max-steps", str(args.steps),
-             "--crop", str(args.crop), "--seed", str(seed), "--device", "cpu"]  # fmt: skip
-    if supervised_only:
-        argv.append("--supervised-only")
+    config = TrainConfig(
+        preset=args.preset, supervised_only=supervised_only, epochs=100_000,
+        max_steps=args.steps * (1 if supervised_only else 1 + round(args.unlabeled_ratio)),
+        steps_per_epoch=50, crop=args.crop, batch_size=args.batch_size, lr=args.lr,
+        unlabeled_ratio=args.unlabeled_ratio, val_fraction=0.0, patience=None,
+        device="cpu", threads=args.threads, seed=seed,
+    )  # fmt: skip
     t0 = time.perf_counter()
-    rc = main(argv)
-    if rc != 0:
-        raise RuntimeError(f"sxtseg {' '.join(argv)} failed with exit status {rc}")
+    train([subset], [] if supervised_only else list(unlabelled), out, config=config,
+          overwrite=True)  # fmt: skip
     return time.perf_counter() - t0
 
 
@@ -203,8 +217,13 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     tests = {p: [(read_volume(d / "tomogram.mrc"), read_volume(d / "membranes.mrc"))
                  for d in _items(test_dirs[p])] for p in profiles}  # fmt: skip
 
-    results_path = work / "results.jsonl"
-    done = _load_done(results_path)
+    data_tag = "x".join(str(v) for v in shape)
+    net_tag = (f"{args.preset}_st{args.steps}_u{args.unlabeled_ratio:g}_c{args.crop}"
+               f"_b{args.batch_size}_lr{args.lr:g}")  # fmt: skip
+    # baselines depend on the data only; networks also on the training settings
+    paths = {m: work / (f"results_{data_tag}_baselines.jsonl" if m in ("otsu", "rf")
+                        else f"results_{data_tag}_{net_tag}.jsonl") for m in METHODS}  # fmt: skip
+    done = set().union(*(_load_done(p) for p in set(paths.values())))
     for n in counts:
         for seed in seeds:
             subset = _labelled_subset(work, lab_dir, n, seed)
@@ -215,7 +234,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                     continue
                 t0 = time.perf_counter()
                 extra: dict[str, Any] = {}
-                model_dir = work / "models" / f"{method}_{args.preset}_n{n}_s{seed}"
+                model_dir = work / "models" / f"{method}_{net_tag}_{data_tag}_n{n}_s{seed}"
                 if method in ("semi", "sup"):
                     extra["train_s"] = _train(subset, unl_dirs, model_dir, seed=seed, args=args,
                                               supervised_only=method == "sup")  # fmt: skip
@@ -244,14 +263,16 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                             sc = _scores(o.mask, gt, tomo.voxel_size, args, 0.5)
                             extra["polarity"] = o.polarity
                         records.append({"method": method, "n_labelled": n, "seed": seed,
-                                        "profile": profile, "test": k, **sc, **extra})  # fmt: skip
-                with results_path.open("a") as fh:
+                                        "profile": profile, "test": k, **sc, **extra,
+                                        "settings": paths[method].stem})  # fmt: skip
+                with paths[method].open("a") as fh:
                     for r in records:
                         fh.write(json.dumps(r) + "\n")
                 log.info("%-5s n=%-3d seed=%d  %s  (%.0f s)", method, n, seed,
                          "  ".join(f"{r['profile']}: F1 {r['f1']:.3f}" for r in records),
                          time.perf_counter() - t0)  # fmt: skip
-    return [json.loads(line) for line in results_path.read_text().splitlines() if line.strip()]
+    return [json.loads(line) for p in sorted(set(paths.values())) if p.exists()
+            for line in p.read_text().splitlines() if line.strip()]  # fmt: skip
 
 
 def _fmt(values: list[float], *, signed: bool = False) -> str:
@@ -319,13 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(name)s %(levelname)s: %(message)s",
                         stream=sys.stderr, force=True)  # fmt: skip
-    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
-    try:
-        import torch
+    import torch
 
-        torch.set_num_threads(args.threads)
-    except ImportError:  # pragma: no cover
-        pass
+    torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     records = run(args)
     text = table(records, args)
