@@ -255,7 +255,8 @@ def bench_gpu(args: argparse.Namespace) -> list[str]:
         return reps * n_slices / (time.perf_counter() - t)
 
     x_host = np.random.default_rng(0).normal(size=(args.batch, h, w)).astype(np.float32)
-    variants = [("fp32", SegmentConfig(amp="off", batch_size=args.batch)),
+    # Predictor.predict: host array in, host array out (transfers included)
+    variants = [("fp32", SegmentConfig(amp="off", batch_size=args.batch, channels_last=False)),
                 ("bf16 + channels_last", SegmentConfig(amp="bf16", batch_size=args.batch)),
                 ("bf16 + TTA (8x)", SegmentConfig(amp="bf16", batch_size=args.batch, tta=True)),
                 ("bf16 + compile", SegmentConfig(amp="bf16", batch_size=args.batch,

@@ -251,7 +251,7 @@ def segment_file(
                                                      dtype=np.uint8, shape=shape)  # fmt: skip
         outputs = _Outputs(mask_writer, prob_writer, threshold=cfg.threshold,
                            prob_dtype=cfg.prob_dtype, scratch_mask=scratch_mask)  # fmt: skip
-        total = shape[0] * len(axes) if axes == ("xy",) else sum(shape[PLANE_AXIS[a]] for a in axes)
+        total = sum(shape[PLANE_AXIS[a]] for a in axes)
         if axes == ("xy",):
             run_pipeline(_slabs(reader, step, invert=invert), predictor.predict, outputs,
                          depth=cfg.prefetch, total=total, progress=progress)  # fmt: skip
