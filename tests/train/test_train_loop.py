@@ -143,3 +143,17 @@ def test_supervised_only_run(shell_data: dict[str, Path], tmp_path: Path) -> Non
     assert loaded.config.image_decoder is False and loaded.model.image_decoder is None
     assert loaded.meta["training"]["steps"] == 2  # labelled steps only
     assert loaded.meta["training"]["data"]["unlabeled"] == []
+
+
+def test_multi_value_options_expand_only_for_train() -> None:
+    from sxtseg.cli._common import expand_multi_value_options
+
+    opts = {"train": ("--labeled", "--unlabeled")}
+    args = ["-v", "train", "--labeled", "A", "B", "--unlabeled=C", "D", "-o", "m", "--seed", "1"]
+    assert expand_multi_value_options(args, opts) == [
+        "-v", "train", "--labeled", "A", "--labeled", "B", "--unlabeled=C", "--unlabeled", "D",
+        "-o", "m", "--seed", "1",
+    ]  # fmt: skip
+    assert expand_multi_value_options(["segment", "a", "-o", "b"], opts) == [
+        "segment", "a", "-o", "b",
+    ]  # fmt: skip

@@ -88,8 +88,9 @@ def expand_multi_value_options(args: list[str], options: dict[str, tuple[str, ..
                 command_opts = options.get(tok, ())
             continue
         if tok.startswith("-"):
-            current = tok if tok in command_opts else None
-            expect_value = current is not None
+            name, eq, _ = tok.partition("=")
+            current = name if name in command_opts else None
+            expect_value = current is not None and not eq
             out.append(tok)
             continue
         if current is not None and not expect_value:
