@@ -94,7 +94,7 @@ def main() -> None:
             print({k: (round(v, 2) if isinstance(v, float) else v) for k, v in row.items()})
     head = (
         "| shape (Z×Y×X) | profile | angles | phantom s | tilt series s | SIRT (30 it) s "
-        "| write s | total s | one A / Aᵀ product s | load avg |"
+        "| write s | total s | CPU s | one A / Aᵀ product s | load avg |"
     )
     lines = [
         f"### sxtseg simulate — {dt.date.today()} — {_machine()}",
