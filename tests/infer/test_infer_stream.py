@@ -116,6 +116,19 @@ def test_nan_and_existing_outputs_are_input_errors(tmp_path, trained_tiny, shell
                      postprocess_config=PostprocessConfig(min_volume_nm3=10))  # fmt: skip
 
 
+def test_parallel_normalisation_equals_serial(shells):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sxtseg.infer.stream import normalize_parallel
+    from sxtseg.preprocess import normalize_slices
+
+    tomo, _ = shells((5, 33, 47), seed=9)
+    with ThreadPoolExecutor(2) as pool:
+        for invert in (False, True):
+            par = normalize_parallel(tomo, invert=invert, pool=pool)
+            assert np.array_equal(par, normalize_slices(tomo, invert=invert))
+
+
 def test_pipeline_holds_a_bounded_number_of_slabs():
     produced, consumed, alive = [0], [0], []
 

@@ -75,7 +75,7 @@ def resolve_device(name: str = "auto", *, num_threads: int | None = None) -> Dev
     threads = int(num_threads) if num_threads else cpu_count()
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
-    return DeviceInfo(torch.device("cpu"), f"cpu ({threads} threads)")
+    return DeviceInfo(torch.device("cpu"), f"cpu ({threads} thread{'s' if threads != 1 else ''})")
 
 
 def autocast_dtype(device: torch.device, amp: str) -> torch.dtype | None:

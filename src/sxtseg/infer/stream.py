@@ -17,11 +17,20 @@ import mmap
 import queue
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Progress", "release_pages", "release_writer_pages", "run_pipeline"]
+from sxtseg.preprocess import normalize_slices
+
+__all__ = [
+    "Progress",
+    "normalize_parallel",
+    "release_pages",
+    "release_writer_pages",
+    "run_pipeline",
+]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +39,37 @@ Progress = Callable[[int, int], None]
 
 _END = object()
 _POLL_S = 0.1
+
+
+def normalize_parallel(
+    block: np.ndarray, *, invert: bool, pool: ThreadPoolExecutor | None = None
+) -> np.ndarray:
+    """:func:`sxtseg.preprocess.normalize_slices` of a slab, one slice per pool thread.
+
+    The per-slice percentiles dominate the reader's time on large slices
+    (tens of ms for 1324 x 1284); numpy releases the GIL while partitioning, so
+    threads normalise slices in parallel. Same result as the serial call.
+
+    Parameters
+    ----------
+    block : ndarray, shape (N, H, W)
+    invert : bool
+    pool : ThreadPoolExecutor, optional
+        Serial when None or N == 1.
+
+    Returns
+    -------
+    ndarray of float32, shape (N, H, W)
+    """
+    if pool is None or block.shape[0] < 2:
+        return normalize_slices(block, invert=invert)
+    out = np.empty(block.shape, dtype=np.float32)
+
+    def one(i: int) -> None:
+        out[i] = normalize_slices(block[i], invert=invert)
+
+    list(pool.map(one, range(block.shape[0])))
+    return out
 
 
 def release_pages(array: Any) -> None:

@@ -25,6 +25,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,13 +35,19 @@ import numpy as np
 
 from sxtseg.errors import InputError
 from sxtseg.infer.config import SegmentConfig
+from sxtseg.infer.devices import cpu_count
 from sxtseg.infer.predict import Predictor
-from sxtseg.infer.stream import Progress, release_pages, release_writer_pages, run_pipeline
+from sxtseg.infer.stream import (
+    Progress,
+    normalize_parallel,
+    release_pages,
+    release_writer_pages,
+    run_pipeline,
+)
 from sxtseg.infer.volume import PLANE_AXIS, resolve_model
 from sxtseg.io import create_writer, open_volume
 from sxtseg.io.base import VolumeReader, count_nonfinite
 from sxtseg.postprocess import PostprocessConfig, postprocess
-from sxtseg.preprocess import normalize_slices
 from sxtseg.types import Spacing, check_spacing
 
 __all__ = ["SegmentResult", "encode_probabilities", "segment_file"]
@@ -99,8 +106,9 @@ def _cheap_lazy(reader: Any) -> Any:
     return reader.lazy
 
 
-def _slabs(reader: Any, step: int, *, copy_to: np.ndarray | None = None,
-           invert: bool, normalise: bool = True) -> Iterator[tuple[int, np.ndarray]]:  # fmt: skip
+def _slabs(reader: Any, step: int, *, copy_to: np.ndarray | None = None, invert: bool,
+           normalise: bool = True, pool: ThreadPoolExecutor | None = None,
+           ) -> Iterator[tuple[int, np.ndarray]]:  # fmt: skip
     """(z0, normalised slab) for the whole volume, checking for NaN/Inf."""
     nz = reader.shape[0]
     lazy = _cheap_lazy(reader)
@@ -116,20 +124,21 @@ def _slabs(reader: Any, step: int, *, copy_to: np.ndarray | None = None,
         if copy_to is not None:
             copy_to[z0:z1] = block
         if normalise:
-            yield z0, normalize_slices(block, invert=invert)
+            yield z0, normalize_parallel(block, invert=invert, pool=pool)
         elif copy_to is not None:
             release_pages(copy_to)
 
 
-def _plane_slabs(raw: np.ndarray, axis: int, step: int, *,
-                 invert: bool) -> Iterator[tuple[int, np.ndarray]]:  # fmt: skip
+def _plane_slabs(raw: np.ndarray, axis: int, step: int, *, invert: bool,
+                 pool: ThreadPoolExecutor | None = None,
+                 ) -> Iterator[tuple[int, np.ndarray]]:  # fmt: skip
     n = raw.shape[axis]
     for i in range(0, n, step):
         idx: list[Any] = [slice(None)] * 3
         idx[axis] = slice(i, min(n, i + step))
         planes = np.moveaxis(np.asarray(raw[tuple(idx)], dtype=np.float32), axis, 0)
         release_pages(raw)
-        yield i, normalize_slices(planes, invert=invert)
+        yield i, normalize_parallel(planes, invert=invert, pool=pool)
 
 
 class _Outputs:
@@ -249,16 +258,19 @@ def segment_file(
             assert tmp is not None
             scratch_mask = np.lib.format.open_memmap(tmp / "mask.npy", mode="w+",
                                                      dtype=np.uint8, shape=shape)  # fmt: skip
+        pool = stack.enter_context(
+            ThreadPoolExecutor(max_workers=min(8, cpu_count()), thread_name_prefix="sxtseg-norm")
+        )
         outputs = _Outputs(mask_writer, prob_writer, threshold=cfg.threshold,
                            prob_dtype=cfg.prob_dtype, scratch_mask=scratch_mask)  # fmt: skip
         total = sum(shape[PLANE_AXIS[a]] for a in axes)
         if axes == ("xy",):
-            run_pipeline(_slabs(reader, step, invert=invert), predictor.predict, outputs,
+            run_pipeline(_slabs(reader, step, invert=invert, pool=pool), predictor.predict, outputs,
                          depth=cfg.prefetch, total=total, progress=progress)  # fmt: skip
         else:
             assert tmp is not None
             _multi_axis(reader, predictor, outputs, tmp, axes=axes, step=step, invert=invert,
-                        depth=cfg.prefetch, total=total, progress=progress)  # fmt: skip
+                        depth=cfg.prefetch, total=total, progress=progress, pool=pool)  # fmt: skip
         if scratch_mask is not None:
             assert spacing is not None
             scratch_mask.flush()
@@ -295,7 +307,7 @@ def segment_file(
 
 def _multi_axis(reader: Any, predictor: Predictor, outputs: _Outputs, tmp: Path, *,
                 axes: tuple[str, ...], step: int, invert: bool, depth: int, total: int,
-                progress: Progress | None) -> None:  # fmt: skip
+                progress: Progress | None, pool: ThreadPoolExecutor | None) -> None:  # fmt: skip
     """Several plane directions through memory-mapped scratch volumes (see module docs)."""
     shape = reader.shape
     raw = np.lib.format.open_memmap(tmp / "input.npy", mode="w+", dtype=np.float32, shape=shape)
@@ -311,7 +323,8 @@ def _multi_axis(reader: Any, predictor: Predictor, outputs: _Outputs, tmp: Path,
         return sink
 
     if "xy" in axes:
-        run_pipeline(_slabs(reader, step, copy_to=raw, invert=invert), predictor.predict, add(0),
+        run_pipeline(_slabs(reader, step, copy_to=raw, invert=invert, pool=pool),
+                     predictor.predict, add(0),
                      depth=depth, total=total, progress=progress)  # fmt: skip
     else:
         for _ in _slabs(reader, step, copy_to=raw, invert=invert, normalise=False):
@@ -321,7 +334,8 @@ def _multi_axis(reader: Any, predictor: Predictor, outputs: _Outputs, tmp: Path,
         if name == "xy":
             continue
         axis = PLANE_AXIS[name]
-        run_pipeline(_plane_slabs(raw, axis, step, invert=invert), predictor.predict, add(axis),
+        run_pipeline(_plane_slabs(raw, axis, step, invert=invert, pool=pool),
+                     predictor.predict, add(axis),
                      depth=depth, total=total, progress=progress)  # fmt: skip
     acc.flush()
     n = float(len(axes))
