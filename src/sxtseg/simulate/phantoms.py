@@ -57,10 +57,10 @@ class Grid:
         return (out[0], out[1], out[2])
 
     def open_grid(self, sl: tuple[slice, slice, slice]) -> tuple[np.ndarray, ...]:
-        """Broadcastable (z, y, x) coordinate arrays in nm for a window."""
-        z = self.coords(0, sl[0])[:, None, None]
-        y = self.coords(1, sl[1])[None, :, None]
-        x = self.coords(2, sl[2])[None, None, :]
+        """Broadcastable float32 (z, y, x) coordinate arrays in nm for a window."""
+        z = self.coords(0, sl[0]).astype(np.float32)[:, None, None]
+        y = self.coords(1, sl[1]).astype(np.float32)[None, :, None]
+        x = self.coords(2, sl[2]).astype(np.float32)[None, None, :]
         return z, y, x
 
     def inside(self, lo: np.ndarray, hi: np.ndarray) -> bool:

@@ -225,6 +225,12 @@ class _Painter:
     ) -> tuple[Shape, LocalField] | None:
         for _ in range(tries):
             shape = make()
+            # quick reject: a point inside the shape must be free and inside the container
+            idx = tuple(round(v) for v in shape.anchor() / self.v)
+            if all(0 <= i < n for i, n in zip(idx, self.g.shape)) and (
+                self.c.occupied[idx] or container[idx] > -gap
+            ):
+                continue
             f = local_sdf(shape, self.g, margin=max(gap, 20.0) + self.v)
             if f is not None and self.c.fits(f, gap=gap, container=container):
                 self.c.reserve(f, gap=gap)

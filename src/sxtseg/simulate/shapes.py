@@ -51,6 +51,11 @@ class Shape:
         """Signed distance in nm (< 0 inside) at points given by broadcastable arrays."""
         raise NotImplementedError
 
+    def anchor(self) -> np.ndarray:
+        """A point (z, y, x) nm inside the shape (for quick placement checks)."""
+        lo, hi = self.bounds()
+        return 0.5 * (lo + hi)
+
     @property
     def volume(self) -> float:
         """Analytic volume in nm³ (NaN where none)."""
@@ -79,8 +84,8 @@ class Sphere(Shape):
         return c - self.radius, c + self.radius
 
     def sdf(self, z: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
-        c = self.center
-        return np.sqrt((z - c[0]) ** 2 + (y - c[1]) ** 2 + (x - c[2]) ** 2) - self.radius
+        c = [float(v) for v in self.center]
+        return np.sqrt((z - c[0]) ** 2 + (y - c[1]) ** 2 + (x - c[2]) ** 2) - float(self.radius)
 
     @property
     def volume(self) -> float:
@@ -115,13 +120,14 @@ class Ellipsoid(Shape):
 
     def local(self, z: np.ndarray, y: np.ndarray, x: np.ndarray) -> list[np.ndarray]:
         """Body-frame coordinates (nm) of the points, one array per semi-axis."""
-        c, rot = self.center, np.asarray(self.rotation)
+        c = [float(v) for v in self.center]
+        rot = np.asarray(self.rotation, dtype=np.float64).tolist()  # Python floats keep float32
         dz, dy, dx = z - c[0], y - c[1], x - c[2]
-        return [rot[0, i] * dz + rot[1, i] * dy + rot[2, i] * dx for i in range(3)]
+        return [rot[0][i] * dz + rot[1][i] * dy + rot[2][i] * dx for i in range(3)]
 
     def sdf(self, z: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
         q = self.local(z, y, x)
-        a = self.semi_axes
+        a = [float(v) for v in self.semi_axes]
         k0 = np.sqrt(sum((q[i] / a[i]) ** 2 for i in range(3)))
         k1 = np.sqrt(sum((q[i] / a[i] ** 2) ** 2 for i in range(3)))
         return k0 * (k0 - 1.0) / np.maximum(k1, 1e-12)
@@ -158,6 +164,9 @@ class Tube(Shape):
         p = np.asarray(self.points, float)
         return p.min(axis=0) - self.radius, p.max(axis=0) + self.radius
 
+    def anchor(self) -> np.ndarray:
+        return np.asarray(self.points[len(self.points) // 2], float)
+
     @property
     def length(self) -> float:
         """Centre-line length in nm."""
@@ -165,13 +174,13 @@ class Tube(Shape):
 
     def segment_sdf(self, i: int, z: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Signed distance (nm) to the capsule around segment i."""
-        a, b = self.points[i], self.points[i + 1]
-        ab = b - a
-        denom = max(float(ab @ ab), 1e-12)
+        a = [float(v) for v in self.points[i]]
+        ab = [float(v) for v in self.points[i + 1] - self.points[i]]
+        denom = max(ab[0] ** 2 + ab[1] ** 2 + ab[2] ** 2, 1e-12)
         pz, py, px = z - a[0], y - a[1], x - a[2]
         t = np.clip((pz * ab[0] + py * ab[1] + px * ab[2]) / denom, 0.0, 1.0)
         return np.sqrt((pz - t * ab[0]) ** 2 + (py - t * ab[1]) ** 2 + (px - t * ab[2]) ** 2) - (
-            self.radius
+            float(self.radius)
         )
 
     def segment_bounds(self, i: int) -> tuple[np.ndarray, np.ndarray]:
