@@ -226,9 +226,12 @@ def blurred_projections(
     out = np.zeros((g.n_angles, g.n_x, planes.shape[1]), dtype=np.float32)
     for k, layer in enumerate(proj.layers):
         p = matmul_planes(layer, planes, threads=threads).reshape(g.n_angles, g.n_x, -1)
+        # only the angles whose rays cross this depth layer hold signal
+        used = np.unique(layer.nonzero()[0] // g.n_x)
+        sub = p[used]
         if sigma_px is not None and sigma_px[k] > 0.05:
-            p = ndimage.gaussian_filter(
-                p, sigma=(0.0, sigma_px[k], sigma_px[k]), mode="nearest", truncate=3.0
+            sub = ndimage.gaussian_filter(
+                sub, sigma=(0.0, sigma_px[k], sigma_px[k]), mode="nearest", truncate=3.0
             )
-        out += p
+        out[used] += sub
     return out
