@@ -22,10 +22,15 @@ MULTI_VALUE_OPTIONS = ("--labeled", "--unlabeled")
 def command(
     labeled: list[Path] = typer.Option(..., "--labeled", help="Folder(s) of tomogram + mask."),
     unlabeled: list[Path] = typer.Option([], "--unlabeled", help="Tomogram folder(s) or files."),
-    preset: str = typer.Option("small", "--preset", help="tiny, small, base or paper."),
+    preset: str = typer.Option(
+        None, "--preset", help="tiny, small, base or paper (default: small)."
+    ),
     output: Path = typer.Option(..., "-o", "--output", help="Model folder to write."),
     epochs: int = typer.Option(None, "--epochs", help="Total epochs (default: 50)."),
     max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many steps."),
+    max_minutes: float = typer.Option(
+        None, "--max-minutes", help="Stop after this many minutes (then validate and save)."
+    ),
     steps_per_epoch: int = typer.Option(
         None, "--steps-per-epoch", help="Labelled steps per epoch (default: 6 passes)."
     ),
@@ -64,7 +69,8 @@ def command(
     base: dict[str, Any] = load_yaml(config_file) if config_file else {}
     config = from_mapping(
         TrainConfig, base, preset=preset, epochs=epochs, max_steps=max_steps,
-        steps_per_epoch=steps_per_epoch, crop=crop, batch_size=batch_size, lr=lr,
+        max_minutes=max_minutes, steps_per_epoch=steps_per_epoch, crop=crop,
+        batch_size=batch_size, lr=lr,
         schedule="cosine" if cosine else None, unlabeled_ratio=unlabeled_ratio,
         alternation=alternation, supervised_only=supervised_only or None,
         val_fraction=val_fraction, val_split=val_split, patience=patience,

@@ -29,6 +29,9 @@ class TrainConfig:
         Total epochs (a resumed run continues up to this number).
     max_steps : int or None
         Stop after this many optimiser steps in total (labelled + unlabelled).
+    max_minutes : float or None
+        Stop after this much wall-clock time (the current epoch is cut short,
+        validated and saved).
     steps_per_epoch : int or None
         Labelled steps per epoch; default ``label_repeats`` passes over the
         labelled training slices.
@@ -99,6 +102,7 @@ class TrainConfig:
     supervised_only: bool = False
     epochs: int = 50
     max_steps: int | None = None
+    max_minutes: float | None = None
     steps_per_epoch: int | None = None
     label_repeats: int = 6
     crop: int = 256
@@ -137,6 +141,7 @@ class TrainConfig:
         checks = [
             (self.epochs >= 1, "epochs must be >= 1"),
             (self.max_steps is None or self.max_steps >= 1, "max_steps must be >= 1"),
+            (self.max_minutes is None or self.max_minutes > 0, "max_minutes must be > 0"),
             (self.steps_per_epoch is None or self.steps_per_epoch >= 1, "steps_per_epoch >= 1"),
             (self.crop >= 16 and self.crop % 16 == 0, "crop must be a multiple of 16 (>= 16)"),
             (self.batch_size >= 1, "batch_size must be >= 1"),

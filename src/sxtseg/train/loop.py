@@ -277,14 +277,15 @@ def _run(
     unl_iter = iter(data.unlabeled_loader(start=state.unlabeled_samples)) if n_unl else None
     from sxtseg.train.sampling import plan_epoch
 
-    stopped_early = False
-    while state.epoch < config.epochs and state.step < total and not stopped_early:
+    stopped_early = out_of_time = False
+    deadline = None if config.max_minutes is None else time.monotonic() + 60 * config.max_minutes
+    while state.epoch < config.epochs and state.step < total and not (stopped_early or out_of_time):
         state.epoch += 1
         t0 = time.perf_counter()
         sums = {"L": 0.0, "U": 0.0}
         counts = {"L": 0, "U": 0}
         for kind in plan_epoch(n_lab, n_unl, alternation=config.alternation):
-            if state.step >= total:
+            if state.step >= total or out_of_time:
                 break
             if kind == "L":
                 batch = _to(next(lab_iter), device, channels_last)
@@ -304,6 +305,7 @@ def _run(
             scaler.update()
             scheduler.step()
             state.step += 1
+            out_of_time = deadline is not None and time.monotonic() > deadline
             sums[kind] += float(loss.detach())
             counts[kind] += 1
             if progress is not None:
