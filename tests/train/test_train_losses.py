@@ -122,3 +122,21 @@ def test_metrics_threshold_on_probability_scale() -> None:
     acc.update(label, batch)
     s = acc.scores()
     assert (s.precision, s.recall, s.accuracy) == (0.5, 0.5, 0.5)
+
+
+def test_labels_in_0_255_warn_and_work_without_ignore_value(tmp_path: Path, caplog) -> None:
+    tomo, mask = make_shells((3, 32, 32), seed=4)
+    folder = tmp_path / "fiji"
+    folder.mkdir()
+    write_volume(folder / "tomogram.mrc", Volume(tomo, (10.0,) * 3))
+    write_volume(folder / "membranes.mrc", Volume(mask * 255, (10.0,) * 3))
+    with caplog.at_level("WARNING"):
+        find_sources([folder], labeled=True)
+    assert "--ignore-value none" in caplog.text
+    (src,) = find_sources([folder], labeled=True, ignore_value=None)
+    assert src.slices == [0, 1, 2]
+    ds = SliceDataset([src], [(0, 1)], crop=32, labeled=True, augment_config=None,
+                      ignore_value=None)  # fmt: skip
+    sample = ds[0]
+    assert float(sample["weight"].min()) == 1.0
+    np.testing.assert_array_equal(sample["label"][0].numpy() > 0, mask[1] > 0)

@@ -50,6 +50,9 @@ def command(
     val_fraction: float = typer.Option(None, "--val-fraction", help="Held-out share (0.1)."),
     val_split: str = typer.Option(None, "--val-split", help="auto, tomogram or slice."),
     patience: int = typer.Option(None, "--patience", help="Early-stopping patience (default: 20)."),
+    ignore_value: str = typer.Option(
+        None, "--ignore-value", help="Label value of unlabelled pixels, or 'none' (default: 255)."
+    ),
     no_invert: bool = typer.Option(False, "--no-invert", help="No polarity augmentation."),
     device: str = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N (default: auto)."),
     workers: int = typer.Option(None, "--workers", help="DataLoader workers (0 CPU, 4 GPU)."),
@@ -63,10 +66,18 @@ def command(
     from tqdm import tqdm
 
     from sxtseg.config import from_mapping, load_yaml
+    from sxtseg.errors import InputError
     from sxtseg.train.config import TrainConfig
     from sxtseg.train.loop import TrainProgress, train
 
     base: dict[str, Any] = load_yaml(config_file) if config_file else {}
+    if ignore_value is not None:
+        if ignore_value.lower() == "none":
+            base["ignore_value"] = None
+        elif ignore_value.isdigit():
+            base["ignore_value"] = int(ignore_value)
+        else:
+            raise InputError(f"--ignore-value: expected an integer or 'none', got {ignore_value!r}")
     config = from_mapping(
         TrainConfig, base, preset=preset, epochs=epochs, max_steps=max_steps,
         max_minutes=max_minutes, steps_per_epoch=steps_per_epoch, crop=crop,

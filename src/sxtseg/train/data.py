@@ -16,6 +16,7 @@ larger than RAM works. Every slice is standardised whole with
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,8 @@ __all__ = [
     "find_sources",
     "labelled_slices",
 ]
+
+log = logging.getLogger(__name__)
 
 _IMAGE_STEMS = ("tomogram",)
 _LABEL_STEMS = ("membranes", "labels", "mask")
@@ -144,16 +147,26 @@ def labelled_slices(reader: VolumeReader, *, ignore_value: int | None) -> list[i
 
     Reads the label volume slab by slab (bounded memory).
     """
+    return _scan_labels(reader, ignore_value=ignore_value)[0]
+
+
+def _scan_labels(reader: VolumeReader, *, ignore_value: int | None) -> tuple[list[int], int]:
+    """(labelled slice indices, number of foreground pixels)."""
     z_count = reader.shape[0]
-    if ignore_value is None:
-        return list(range(z_count))
     step = max(1, (64 << 20) // max(1, reader.shape[1] * reader.shape[2] * reader.dtype.itemsize))
-    keep = []
+    keep: list[int] = []
+    foreground = 0
     for z0 in range(0, z_count, step):
         block = reader.read(z0, min(z_count, z0 + step))
-        has = (block != ignore_value).reshape(block.shape[0], -1).any(axis=1)
-        keep += [z0 + i for i in np.flatnonzero(has)]
-    return keep
+        if ignore_value is None:
+            keep += list(range(z0, z0 + block.shape[0]))
+            foreground += int(np.count_nonzero(block > 0))
+            continue
+        valid = block != ignore_value
+        has = valid.reshape(block.shape[0], -1).any(axis=1)
+        keep += [z0 + int(i) for i in np.flatnonzero(has)]
+        foreground += int(np.count_nonzero((block > 0) & valid))
+    return keep, foreground
 
 
 def find_sources(
@@ -190,7 +203,13 @@ def find_sources(
                 )
             if lab.dtype.kind == "f":
                 raise InputError(f"{s.label}: labels must be integers (0/1, {ignore_value}=ignore)")
-            s.slices = labelled_slices(lab, ignore_value=ignore_value)
+            s.slices, foreground = _scan_labels(lab, ignore_value=ignore_value)
+            if foreground == 0:
+                log.warning(
+                    "%s: no membrane pixels among the labelled ones (values > 0 other than the "
+                    "ignore value %s); if 255 marks membranes, use --ignore-value none",
+                    s.label, ignore_value,
+                )  # fmt: skip
     if labeled and not any(s.slices for s in sources):
         raise InputError("no labelled slices found in the --labeled data")
     return sources
