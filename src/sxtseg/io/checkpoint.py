@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -53,10 +54,22 @@ def _write_bytes_atomic(path: Path, data: bytes) -> None:
             tmp.unlink()
 
 
+def _strict(value: Any) -> Any:
+    """NaN and infinities -> None, so the file is strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    return value
+
+
 def write_json_atomic(path: str | Path, document: dict[str, Any]) -> Path:
-    """Write ``document`` as indented JSON to ``path`` (temporary name, then rename)."""
+    """Write ``document`` as indented, strict JSON (NaN -> null) to ``path`` atomically."""
     p = Path(path)
-    _write_bytes_atomic(p, (json.dumps(document, indent=2, sort_keys=False) + "\n").encode())
+    text = json.dumps(_strict(document), indent=2, allow_nan=False)
+    _write_bytes_atomic(p, (text + "\n").encode())
     return p
 
 
