@@ -105,8 +105,9 @@ class OrganelleMixin:
         self.c.label(f, nid)
         self.c.layer(f, nl + 0.04, thickness=120.0, offset=-gap - 70.0)  # peripheral chromatin
         self.c.layer(f, self.contrast("perinuclear_space"), thickness=gap, offset=-0.5 * gap)
+        pores = self.nuclear_pores(f, gap)
         for off in (0.0, -gap):
-            self.bilayer(f, offset=off)
+            self.bilayer(f, offset=off, where=~pores)
             self.c.mark_truth(f, offset=off)
         # nucleoli: dense, not membrane-bounded (no truth, no instance of their own)
         for _ in range(int(rng.integers(1, 3))):
@@ -123,6 +124,38 @@ class OrganelleMixin:
                         self.c.fill(fn, self.contrast("nucleolus"))
                     break
         self.c.occupied[f.window] |= f.d < 60.0
+
+    def nuclear_pores(self, f: LocalField, gap: float) -> np.ndarray:
+        """Pores (≈ 10 per µm² of envelope, 90-110 nm across) with a dense central
+        complex; returns the mask (window of ``f``) where the bilayers are left out."""
+        rng, v = self.rng, self.v
+        mask = np.zeros(f.d.shape, dtype=bool)
+        mid = np.flatnonzero(np.abs(f.d + 0.5 * gap).ravel() < 0.5 * v)
+        area_um2 = mid.size * v * v / 1e6  # a one-voxel-thick shell holds area/v² voxels
+        n = min(int(rng.poisson(area_um2 * self.u((6.0, 14.0)))), mid.size)
+        if n == 0:
+            return mask
+        lo = np.array([w.start for w in f.window], dtype=float) * v
+        for flat in rng.choice(mid, size=n, replace=False):
+            idx = np.array(np.unravel_index(flat, f.d.shape), dtype=float)
+            centre = lo + idx * v
+            rad = self.u((45.0, 55.0))
+            span = int(np.ceil(rad / v)) + 1
+            sub = tuple(
+                slice(max(0, int(i) - span), min(n_ax, int(i) + span + 1))
+                for i, n_ax in zip(idx, f.d.shape)
+            )
+            z, y, x = (
+                (np.arange(sl.start, sl.stop) * v + lo[ax]).reshape(
+                    [-1 if a == ax else 1 for a in range(3)]
+                )
+                for ax, sl in enumerate(sub)
+            )
+            mask[sub] |= (z - centre[0]) ** 2 + (y - centre[1]) ** 2 + (x - centre[2]) ** 2 < rad**2
+            plug = local_sdf(Sphere(centre, self.u((25.0, 35.0))), self.g, margin=v)
+            if plug is not None:
+                self.c.fill(plug, self.contrast("nucleolus"))
+        return mask
 
     def mitochondrion(self) -> None:
         r, rng = self.r, self.rng
