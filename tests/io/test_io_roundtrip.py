@@ -157,3 +157,17 @@ def test_real_emdb_maps_read() -> None:
     with open_volume(data_dir / "EMD-3001.map") as reader:
         assert reader.shape == (25, 43, 73)
         assert reader[3].shape == (43, 73)
+
+
+def test_mrc_same_data_same_bytes(tmp_path: Path) -> None:
+    vol = Volume(np.arange(60, dtype=np.float32).reshape(3, 4, 5), (9.8, 9.8, 9.8),
+                 metadata={"labels": ["absorption, 1/um"]})  # fmt: skip
+    a = write_volume(tmp_path / "a.mrc", vol)
+    import time
+
+    time.sleep(1.1)
+    b = write_volume(tmp_path / "b.mrc", vol)
+    assert a.read_bytes() == b.read_bytes()
+    with mrcfile.open(a) as mrc:
+        labels = [bytes(lbl).decode().strip() for lbl in mrc.header.label[: mrc.header.nlabl]]
+    assert labels[0].startswith("sxtseg") and "absorption, 1/um" in labels

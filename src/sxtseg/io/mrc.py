@@ -158,7 +158,16 @@ class MrcWriter(VolumeWriter):
             self._mrc.voxel_size = (x * 10.0, y * 10.0, z * 10.0)
         oz, oy, ox = self.origin
         hdr.origin.x, hdr.origin.y, hdr.origin.z = ox * 10.0, oy * 10.0, oz * 10.0
-        for label in self.metadata.get("labels", [])[:9]:
+        # mrcfile stamps a "Created by mrcfile.py <time>" label: replace it with ours,
+        # without a time, so the same data gives byte-identical files.
+        hdr.nlabl = 0
+        hdr.label[:] = b""
+        from sxtseg import __version__
+
+        labels = [lbl for lbl in self.metadata.get("labels", []) if lbl][:9]
+        if not any(str(lbl).startswith("sxtseg") for lbl in labels):
+            labels = [f"sxtseg {__version__}", *labels][:10]
+        for label in labels:
             self._mrc.add_label(str(label)[:80])
         self._lo, self._hi = np.inf, -np.inf
         self._sum, self._count = 0.0, 0
