@@ -13,7 +13,7 @@ from sxtseg.errors import InputError
 from sxtseg.io import write_volume
 from sxtseg.train.augment import AugmentConfig, augment, random_crop
 from sxtseg.train.data import SliceDataset, find_sources
-from sxtseg.train.losses import huber, image_loss, ssim
+from sxtseg.train.losses import huber, image_loss, labeled_loss, ssim
 from sxtseg.train.metrics import MetricAccumulator
 from sxtseg.train.sampling import KeySampler, plan_epoch
 from sxtseg.types import Volume
@@ -37,6 +37,18 @@ def test_huber_ignores_zero_weight_pixels() -> None:
     assert float(huber(torch.full((1, 1, 2, 2), 0.05), torch.zeros(1, 1, 2, 2))) == pytest.approx(
         0.5 * 0.05**2
     )
+
+
+def test_pos_weight_weighs_membrane_pixels() -> None:
+    target = -torch.ones(1, 1, 4, 4)
+    target[..., 0, :] = 1.0  # 4 membrane pixels, 12 background
+    batch = {"label": target, "weight": torch.ones_like(target)}
+    pred = torch.full_like(target, -1.0)  # says "background" everywhere: wrong on membranes
+    _, plain = labeled_loss(pred, None, batch, label_weight=1.0, pos_weight=1.0)
+    _, weighted = labeled_loss(pred, None, batch, label_weight=1.0, pos_weight=4.0)
+    per_pixel = 0.1 * (2 - 0.05)
+    assert float(plain) == pytest.approx(per_pixel * 4 / 16)
+    assert float(weighted) == pytest.approx(per_pixel * 16 / 28)  # 4 pixels x 4 of 12 + 16
 
 
 def test_ssim_is_one_for_identical_and_lower_otherwise() -> None:

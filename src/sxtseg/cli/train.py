@@ -44,6 +44,9 @@ def command(
         None, "--unlabeled-ratio", help="Unlabelled steps per labelled step (default: 1)."
     ),
     alternation: str = typer.Option(None, "--alternation", help="step or epoch (default: step)."),
+    pos_weight: float = typer.Option(
+        None, "--pos-weight", help="Weight of membrane pixels in the label loss (default 1)."
+    ),
     supervised_only: bool = typer.Option(
         False, "--supervised-only", help="Ablation: label path only, no unlabelled data."
     ),
@@ -83,7 +86,7 @@ def command(
         max_minutes=max_minutes, steps_per_epoch=steps_per_epoch, crop=crop,
         batch_size=batch_size, lr=lr,
         schedule="cosine" if cosine else None, unlabeled_ratio=unlabeled_ratio,
-        alternation=alternation, supervised_only=supervised_only or None,
+        alternation=alternation, supervised_only=supervised_only or None, pos_weight=pos_weight,
         val_fraction=val_fraction, val_split=val_split, patience=patience,
         invert_prob=0.0 if no_invert else None, device=device, num_workers=workers,
         threads=threads, seed=seed,

@@ -56,6 +56,9 @@ class TrainConfig:
         steps of an epoch, then the unlabelled ones, as in the authors' notebook).
     label_weight, image_weight : float
         Labelled-step loss: label_weight·Huber(label) + image_weight·Huber(image).
+    pos_weight : float
+        Weight of membrane pixels in the label loss relative to background
+        (1.0 = the reference; >1 counters the class imbalance of thin membranes).
     bn_momentum : float or None
         BatchNorm momentum used while training (PyTorch convention). The
         reference's 0.01 (Keras 0.99) suits its 700-epoch runs; with short runs
@@ -113,6 +116,7 @@ class TrainConfig:
     unlabeled_ratio: float = 1.0
     alternation: str = "step"
     label_weight: float = 0.99
+    pos_weight: float = 1.0
     image_weight: float = 0.01
     bn_momentum: float | None = 0.1
     ssim_weight: float = 0.5

@@ -107,7 +107,7 @@ def labeled_step(
     loss, _ = labeled_loss(
         out.label, out.image, batch,
         label_weight=config.label_weight, image_weight=config.image_weight,
-        delta=config.huber_delta,
+        delta=config.huber_delta, pos_weight=config.pos_weight,
     )  # fmt: skip
     return loss
 
@@ -148,7 +148,7 @@ def evaluate(
         loss, _ = labeled_loss(
             out.label.float(), None if out.image is None else out.image.float(), batch,
             label_weight=config.label_weight, image_weight=config.image_weight,
-            delta=config.huber_delta,
+            delta=config.huber_delta, pos_weight=config.pos_weight,
         )  # fmt: skip
         acc.update(out.label, batch, out.image, float(loss))
     return acc.scores()

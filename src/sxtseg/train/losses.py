@@ -93,18 +93,25 @@ def labeled_loss(
     label_weight: float = 0.99,
     image_weight: float = 0.01,
     delta: float = 0.1,
+    pos_weight: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Labelled-step loss and its label term.
 
     ``label_weight``·Huber(label, target label) over labelled pixels +
     ``image_weight``·Huber(image, target image) over real pixels (the image
-    term is absent without an image decoder).
+    term is absent without an image decoder). ``pos_weight`` multiplies the
+    weight of membrane pixels (target > 0): membranes are ~10 % of the voxels,
+    and with a Huber (nearly L1) loss an unweighted network learns to say
+    "background" wherever it is unsure. 1.0 is the reference.
 
     Returns
     -------
     (total, label_term)
     """
-    label_term = huber(label, batch["label"], batch["weight"], delta=delta)
+    weight = batch["weight"]
+    if pos_weight != 1.0:
+        weight = weight * (1.0 + (pos_weight - 1.0) * (batch["label"] > 0).to(weight.dtype))
+    label_term = huber(label, batch["label"], weight, delta=delta)
     total = label_weight * label_term
     if image is not None and image_weight > 0:
         total = total + image_weight * huber(image, batch["target"], batch["valid"], delta=delta)
