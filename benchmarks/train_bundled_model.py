@@ -118,8 +118,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--unlabeled", action="store_true", help="also use the tomograms unlabelled")
     ap.add_argument("--model", type=Path, default=None, help="model folder to score")
-    ap.add_argument("extra", nargs="*", help="more 'sxtseg train' options (after --)")
-    args = ap.parse_args()
+    args, extra = ap.parse_known_args()  # unknown options go to 'sxtseg train'
+    args.extra = [a for a in extra if a != "--"]
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     if args.stage == "data":
