@@ -93,7 +93,8 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path, trained_tiny_dir, shells):
     tomo, _ = shells((400, 64, 64), seed=2, n=3)
     src = tmp_path / "in"
     src.mkdir()
-    write_volume(src / "big.mrc", Volume(tomo, VS))
+    # long enough (4,000 slices) that the run is still going when the signal arrives
+    write_volume(src / "big.mrc", Volume(np.tile(tomo, (10, 1, 1)), VS))
     out = tmp_path / "out"
     out.mkdir()
     launcher = "import sys; from sxtseg.cli import main; sys.exit(main(sys.argv[1:]))"
