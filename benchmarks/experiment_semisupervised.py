@@ -80,13 +80,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--n-unlabelled", type=int, default=2, help="unlabelled tomograms per profile")
     p.add_argument("--n-test", type=int, default=3, help="test tomograms per profile")
-    p.add_argument("--steps", type=int, default=200, help="labelled training steps per network")
+    p.add_argument("--steps", type=int, default=150, help="labelled training steps per network")
     p.add_argument("--unlabeled-ratio", type=float, default=1.0,
                    help="unlabelled steps per labelled step (semisupervised)")
     p.add_argument("--preset", default="tiny")
     p.add_argument("--crop", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--lr", type=float, default=None,
+                   help="Adam learning rate (default: the trainer's default for the preset)")
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--threshold", type=float, default=0.9, help="network probability threshold")
     p.add_argument("--tolerance", type=float, default=2.0, help="boundary tolerance (voxels)")
@@ -218,8 +219,9 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                  for d in _items(test_dirs[p])] for p in profiles}  # fmt: skip
 
     data_tag = "x".join(str(v) for v in shape)
+    lr = "default" if args.lr is None else format(args.lr, "g")
     net_tag = (f"{args.preset}_st{args.steps}_u{args.unlabeled_ratio:g}_c{args.crop}"
-               f"_b{args.batch_size}_lr{args.lr:g}")  # fmt: skip
+               f"_b{args.batch_size}_lr{lr}")  # fmt: skip
     # baselines depend on the data only; networks also on the training settings
     paths = {m: work / (f"results_{data_tag}_baselines.jsonl" if m in ("otsu", "rf")
                         else f"results_{data_tag}_{net_tag}.jsonl") for m in METHODS}  # fmt: skip
