@@ -25,10 +25,10 @@ trained models and one JSON line per (method, labelled slices, seed, test
 tomogram) in ``results.jsonl``; a rerun skips what is done. The table is
 printed and written to ``--table`` (markdown).
 
-Example (the small CPU run recorded in benchmarks/results_experiment.md)::
+Example (run B of benchmarks/results_experiment.md, ~22 min on 2 shared CPU cores)::
 
-    python benchmarks/experiment_semisupervised.py --shape 32,128,128 --steps 300 \
-        --seeds 0,1,2 --preset tiny --table /tmp/exp_table.md
+    python benchmarks/experiment_semisupervised.py --shape 32,128,128 --steps 400 \
+        --seeds 0,1,2 --preset tiny --n-test 3 --n-unlabelled 2 --table /tmp/exp_table.md
 """
 
 from __future__ import annotations
