@@ -52,10 +52,27 @@ def test_cli_writes_formats_with_voxel_size(tmp_path, tomo_path, trained_tiny_di
     assert main([*args, "--overwrite"]) == 0
 
 
+def _untrained_model(folder: Path) -> Path:
+    from sxtseg.model import build_model
+    from sxtseg.model.config import ModelConfig
+    from sxtseg.train.checkpoint import save_model
+
+    cfg = ModelConfig.from_preset("tiny")
+    return save_model(build_model(cfg), cfg, folder, meta={"trained": False})
+
+
+def test_default_model_is_trained(tmp_path, tomo_path, capsys):
+    args = ["segment", str(tomo_path), "-o", str(tmp_path / "m.mrc"), "--device", "cpu"]
+    assert main(args) == 0
+    assert "UNTRAINED" not in capsys.readouterr().err
+
+
 def test_cli_options_and_untrained_warning(tmp_path, tomo_path, capsys):
+    model = _untrained_model(tmp_path / "untrained")
     args = ["segment", str(tomo_path), "-o", str(tmp_path / "m.h5"), "--tta", "--axes", "yz",
             "--tile", "32", "--overlap", "0.5", "--batch-size", "3", "--min-volume", "1e5",
-            "--border", "20", "--prob-dtype", "uint8", "-p", str(tmp_path / "p.mrc")]  # fmt: skip
+            "--border", "20", "--prob-dtype", "uint8", "-p", str(tmp_path / "p.mrc"),
+            "--model", str(model)]  # fmt: skip
     assert main(args) == 0
     err = capsys.readouterr().err
     assert "UNTRAINED PLACEHOLDER" in err
