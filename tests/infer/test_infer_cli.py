@@ -119,7 +119,12 @@ def test_ctrl_c_leaves_no_partial_output(tmp_path, trained_tiny_dir, shells):
            "-o", str(out / "m.mrc"), "-p", str(out / "p.zarr"), "--model", str(trained_tiny_dir),
            "--batch-size", "1"]  # fmt: skip
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+    def default_sigint() -> None:  # a shell's background jobs start with SIGINT ignored
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            preexec_fn=default_sigint)  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not any(out.iterdir()) and proc.poll() is None:
         time.sleep(0.05)
