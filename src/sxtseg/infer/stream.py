@@ -13,7 +13,6 @@ caller, so the writers' context managers remove their partial output.
 from __future__ import annotations
 
 import logging
-import mmap
 import queue
 import threading
 from collections.abc import Callable, Iterable
@@ -22,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from sxtseg.io.base import release_mapped_pages
 from sxtseg.preprocess import normalize_slices
 
 __all__ = [
@@ -73,34 +73,13 @@ def normalize_parallel(
 
 
 def release_pages(array: Any) -> None:
-    """Drop this process's mapping of a memory-mapped array's pages (best effort).
-
-    Reading a memory map leaves the touched file pages mapped, and they count
-    in the resident set size until the kernel reclaims them. They are clean
-    page-cache pages (or dirty pages the kernel writes back), never private
-    memory; ``MADV_DONTNEED`` unmaps them now, so RSS reflects the private
-    working set. No effect on other arrays.
-    """
-    mm = getattr(array, "_mmap", None)
-    if not isinstance(mm, mmap.mmap) or not hasattr(mm, "madvise"):
-        return
-    try:
-        mm.madvise(mmap.MADV_DONTNEED)
-    except (OSError, ValueError):  # pragma: no cover - closed map or unsupported
-        pass
+    """Unmap a memory-mapped array's pages; see :func:`sxtseg.io.base.release_mapped_pages`."""
+    release_mapped_pages(array)
 
 
 def release_writer_pages(writer: Any) -> None:
-    """:func:`release_pages` for a streaming writer that memory-maps its output (MRC).
-
-    The written pages stay in the page cache and are written back by the
-    kernel; only this process's mapping of them is dropped. Other formats
-    write through file I/O and are left alone.
-    """
-    handle = getattr(writer, "_mrc", None)  # sxtseg.io.mrc.MrcWriter's mrcfile handle
-    data = getattr(handle, "data", None) if handle is not None else None
-    if isinstance(data, np.ndarray):
-        release_pages(data)
+    """Unmap the pages a streaming writer has written (MRC memory-maps its output)."""
+    writer.release_pages()
 
 
 class _Worker(threading.Thread):

@@ -6,6 +6,7 @@ slabs of slices in order and makes the file appear whole or not at all.
 
 from __future__ import annotations
 
+import mmap
 import os
 import shutil
 import uuid
@@ -20,7 +21,25 @@ import numpy as np
 from sxtseg.errors import InputError
 from sxtseg.types import Spacing, Volume
 
-__all__ = ["VolumeReader", "VolumeWriter", "check_data", "temp_sibling"]
+__all__ = ["VolumeReader", "VolumeWriter", "check_data", "release_mapped_pages", "temp_sibling"]
+
+
+def release_mapped_pages(array: Any) -> None:
+    """Drop this process's mapping of a memory-mapped array's pages (best effort).
+
+    Reading or writing a memory map leaves the touched file pages mapped, and
+    they count in the resident set size until the kernel reclaims them. They
+    are page-cache pages (dirty ones are written back by the kernel), never
+    private memory; ``MADV_DONTNEED`` unmaps them now so RSS reflects the
+    private working set. Arrays that are not memory maps are left alone.
+    """
+    mm = getattr(array, "_mmap", None)
+    if not isinstance(mm, mmap.mmap) or not hasattr(mm, "madvise"):
+        return
+    try:
+        mm.madvise(mmap.MADV_DONTNEED)
+    except (OSError, ValueError):  # pragma: no cover - closed map or unsupported
+        pass
 
 
 def temp_sibling(path: Path) -> Path:
@@ -126,6 +145,9 @@ class VolumeWriter(ABC):
     @abstractmethod
     def _finish(self) -> None:
         """Flush and close the temporary output."""
+
+    def release_pages(self) -> None:  # noqa: B027 - optional hook
+        """Unmap pages already written, for writers that memory-map their output."""
 
     def close(self) -> None:
         """Finish the file and move it into place atomically."""

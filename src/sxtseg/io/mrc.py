@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from sxtseg.errors import InputError
-from sxtseg.io.base import VolumeReader, VolumeWriter, check_data
+from sxtseg.io.base import VolumeReader, VolumeWriter, check_data, release_mapped_pages
 from sxtseg.types import Spacing
 
 __all__ = ["MRC_SUFFIXES", "MrcReader", "MrcWriter"]
@@ -182,6 +182,10 @@ class MrcWriter(VolumeWriter):
             self._hi = max(self._hi, float(b.max()))
             self._sum += float(b.sum())
             self._count += b.size
+
+    def release_pages(self) -> None:
+        if self._mrc is not None:
+            release_mapped_pages(self._mrc.data)
 
     def _finish(self) -> None:
         if self._mrc is None:
