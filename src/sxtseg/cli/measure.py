@@ -17,6 +17,17 @@ from pathlib import Path
 import typer
 
 from sxtseg.cli._common import OVERWRITE, VOXEL_SIZE, parse_voxel_size
+from sxtseg.cli._objects import (
+    CONNECTIVITY,
+    MAX_VOLUME,
+    MIN_VOLUME,
+    MODE,
+    PROTRUSIONS,
+    SPLIT,
+    SPLIT_DEPTH,
+    THRESHOLD,
+    objects_config,
+)
 
 NAME = "measure"
 
@@ -29,48 +40,29 @@ def command(
     ),
     voxel_size: str | None = VOXEL_SIZE,
     overwrite: bool = OVERWRITE,
-    min_volume: float | None = typer.Option(
-        None, "--min-volume", help="Drop objects smaller than this many nm³."
-    ),
-    max_volume: float | None = typer.Option(
-        None, "--max-volume", help="Drop objects larger than this many nm³."
-    ),
-    mode: str = typer.Option(
-        "auto", "--mode", help="Mask kind: auto, outlines (membranes) or filled."
-    ),
-    connectivity: int = typer.Option(6, "--connectivity", help="Foreground neighbours: 6 or 26."),
-    split: bool = typer.Option(
-        True, "--split/--no-split", help="Split touching solid objects (watershed)."
-    ),
-    split_depth: float | None = typer.Option(
-        None, "--split-depth", help="Neck depth in nm needed to split (default 2 voxels)."
-    ),
+    min_volume: float | None = MIN_VOLUME,
+    max_volume: float | None = MAX_VOLUME,
+    mode: str = MODE,
+    connectivity: int = CONNECTIVITY,
+    split: bool = SPLIT,
+    split_depth: float | None = SPLIT_DEPTH,
     smooth: int = typer.Option(
         15, "--smooth", help="Taubin smoothing pairs before surface areas (0 = off)."
     ),
-    protrusions: float | None = typer.Option(
-        None,
-        "--protrusions",
-        help="Cut protrusions (filopodia) thinner than 2x this radius in nm off bodies.",
-    ),
-    threshold: float = typer.Option(0.5, "--threshold", help="Foreground of a float mask: > T."),
+    protrusions: float | None = PROTRUSIONS,
+    threshold: float = THRESHOLD,
     write_instances: Path | None = typer.Option(
         None, "--write-instances", help="Also write the instance volume (e.g. instances.mrc)."
     ),
 ) -> int:
     from sxtseg.errors import InputError
-    from sxtseg.morphometry import MeasureConfig, ObjectsConfig, measure_file
+    from sxtseg.morphometry import MeasureConfig, measure_file
 
+    objects = objects_config(
+        mode=mode, connectivity=connectivity, split=split, split_depth=split_depth,
+        protrusions=protrusions, min_volume=min_volume, max_volume=max_volume,
+    )  # fmt: skip
     try:
-        objects = ObjectsConfig(
-            mode=mode,
-            connectivity=connectivity,
-            split=split,
-            split_depth_nm=split_depth,
-            protrusion_radius_nm=protrusions,
-            min_volume_nm3=min_volume,
-            max_volume_nm3=max_volume,
-        )
         config = MeasureConfig(smooth_iterations=smooth)
     except ValueError as exc:
         raise InputError(str(exc)) from None

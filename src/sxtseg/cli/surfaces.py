@@ -15,6 +15,17 @@ from pathlib import Path
 import typer
 
 from sxtseg.cli._common import OVERWRITE, VOXEL_SIZE, parse_voxel_size
+from sxtseg.cli._objects import (
+    CONNECTIVITY,
+    MAX_VOLUME,
+    MIN_VOLUME,
+    MODE,
+    PROTRUSIONS,
+    SPLIT,
+    SPLIT_DEPTH,
+    THRESHOLD,
+    objects_config,
+)
 
 NAME = "surfaces"
 
@@ -33,28 +44,14 @@ def command(
         None, "--faces", help="Decimate each object to at most N faces."
     ),
     step: int = typer.Option(1, "--step", help="Marching-cubes step in voxels (coarser, faster)."),
-    min_volume: float | None = typer.Option(
-        None, "--min-volume", help="Drop objects smaller than this many nm³."
-    ),
-    max_volume: float | None = typer.Option(
-        None, "--max-volume", help="Drop objects larger than this many nm³."
-    ),
-    mode: str = typer.Option(
-        "auto", "--mode", help="Mask kind: auto, outlines (membranes) or filled."
-    ),
-    connectivity: int = typer.Option(6, "--connectivity", help="Foreground neighbours: 6 or 26."),
-    split: bool = typer.Option(
-        True, "--split/--no-split", help="Split touching solid objects (watershed)."
-    ),
-    split_depth: float | None = typer.Option(
-        None, "--split-depth", help="Neck depth in nm needed to split (default 2 voxels)."
-    ),
-    protrusions: float | None = typer.Option(
-        None,
-        "--protrusions",
-        help="Cut protrusions (filopodia) thinner than 2x this radius in nm off bodies.",
-    ),
-    threshold: float = typer.Option(0.5, "--threshold", help="Foreground of a float mask: > T."),
+    min_volume: float | None = MIN_VOLUME,
+    max_volume: float | None = MAX_VOLUME,
+    mode: str = MODE,
+    connectivity: int = CONNECTIVITY,
+    split: bool = SPLIT,
+    split_depth: float | None = SPLIT_DEPTH,
+    protrusions: float | None = PROTRUSIONS,
+    threshold: float = THRESHOLD,
     tomogram: Path | None = typer.Option(
         None, "--tomogram", help="Tomogram under the slice-overlay preview."
     ),
@@ -62,18 +59,12 @@ def command(
 ) -> int:
     from sxtseg.errors import InputError
     from sxtseg.mesh import MeshConfig, surfaces_file
-    from sxtseg.morphometry import ObjectsConfig
 
+    objects = objects_config(
+        mode=mode, connectivity=connectivity, split=split, split_depth=split_depth,
+        protrusions=protrusions, min_volume=min_volume, max_volume=max_volume,
+    )  # fmt: skip
     try:
-        objects = ObjectsConfig(
-            mode=mode,
-            connectivity=connectivity,
-            split=split,
-            split_depth_nm=split_depth,
-            protrusion_radius_nm=protrusions,
-            min_volume_nm3=min_volume,
-            max_volume_nm3=max_volume,
-        )
         config = MeshConfig(smooth_iterations=smooth, target_faces=faces, step_size=step)
     except ValueError as exc:
         raise InputError(str(exc)) from None
