@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -150,8 +151,11 @@ def ellipsoid_footprint(radius_nm: float, *, spacing: Sequence[float]) -> np.nda
     return np.asarray(dist <= 1.0 + 1e-9)
 
 
-def _footprint_pad(fp: np.ndarray) -> tuple[tuple[int, int], ...]:
-    return tuple((n // 2, n // 2) for n in fp.shape)
+def _padded(op: Any, m: np.ndarray, fp: np.ndarray, *, mode: str) -> np.ndarray:
+    """Apply a scipy binary morphology ``op`` to ``m`` padded by half the footprint."""
+    pad = tuple((n // 2, n // 2) for n in fp.shape)
+    out = op(np.pad(m, pad, mode=mode), structure=fp)
+    return out[tuple(slice(a, a + n) for (a, _), n in zip(pad, m.shape))]
 
 
 def opening_nm(mask: np.ndarray, *, spacing: Sequence[float], radius_nm: float) -> np.ndarray:
@@ -166,10 +170,7 @@ def opening_nm(mask: np.ndarray, *, spacing: Sequence[float], radius_nm: float) 
         return m.copy()
     fp = ellipsoid_footprint(radius_nm, spacing=spacing)
     # pad with edge values so objects cut by the volume face are not eroded from it
-    pad = _footprint_pad(fp)
-    padded = np.pad(m, pad, mode="edge")
-    out = ndimage.binary_opening(padded, structure=fp)
-    return out[tuple(slice(a, a + n) for (a, _), n in zip(pad, m.shape))]
+    return _padded(ndimage.binary_opening, m, fp, mode="edge")
 
 
 def closing_nm(mask: np.ndarray, *, spacing: Sequence[float], radius_nm: float) -> np.ndarray:
@@ -183,10 +184,7 @@ def closing_nm(mask: np.ndarray, *, spacing: Sequence[float], radius_nm: float) 
     if radius_nm <= 0:
         return m.copy()
     fp = ellipsoid_footprint(radius_nm, spacing=spacing)
-    pad = _footprint_pad(fp)
-    padded = np.pad(m, pad, mode="constant")
-    out = ndimage.binary_closing(padded, structure=fp)
-    return out[tuple(slice(a, a + n) for (a, _), n in zip(pad, m.shape))]
+    return _padded(ndimage.binary_closing, m, fp, mode="constant")
 
 
 def erosion_nm(mask: np.ndarray, *, spacing: Sequence[float], radius_nm: float) -> np.ndarray:
