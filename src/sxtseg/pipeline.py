@@ -347,13 +347,13 @@ def run_pipeline(
         return {"rows": len(res.table)}
 
     def do_previews() -> dict[str, Any]:
-        from sxtseg.io import read_volume
+        from sxtseg.io import open_volume, read_volume
         from sxtseg.mesh import slice_overlays_png
 
-        tomo = read_volume(src, voxel_size=vs)
         mask = read_volume(paths["mask"], voxel_size=vs)
         tmp = temp_sibling(paths["preview_slices"]).with_suffix(".png")
-        slice_overlays_png(tomo.data, mask.data, tmp, spacing=spacing)
+        with open_volume(src, voxel_size=vs) as tomo:  # lazy: three slices are read
+            slice_overlays_png(tomo.lazy, mask.data, tmp, spacing=spacing)
         os.replace(tmp, paths["preview_slices"])
         return {}
 

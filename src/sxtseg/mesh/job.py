@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -89,7 +90,7 @@ def surfaces_file(
     SurfacesResult
     """
     from sxtseg.errors import InputError
-    from sxtseg.io import read_volume
+    from sxtseg.io import open_volume
     from sxtseg.morphometry.job import load_objects
 
     parse_formats(formats)
@@ -99,21 +100,23 @@ def surfaces_file(
     labels = load_objects(
         mask_path, instances=instances, voxel_size=voxel_size, config=objects, threshold=threshold
     )
-    tomo = None
-    if preview and tomogram is not None:
-        tomo = np.asarray(read_volume(tomogram).data)
-    return write_surface_folder(
-        labels,
-        out,
-        config=config,
-        formats=formats,
-        tomogram=tomo,
-        preview=preview,
-        write_labels=write_labels and not instances,
-        source=str(mask_path),
-        overwrite=overwrite,
-        progress=progress,
-    )
+    with contextlib.ExitStack() as stack:
+        tomo = None
+        if preview and tomogram is not None:
+            # lazy (memory-mapped where the format allows): the preview reads three slices
+            tomo = stack.enter_context(open_volume(tomogram)).lazy
+        return write_surface_folder(
+            labels,
+            out,
+            config=config,
+            formats=formats,
+            tomogram=tomo,
+            preview=preview,
+            write_labels=write_labels and not instances,
+            source=str(mask_path),
+            overwrite=overwrite,
+            progress=progress,
+        )
 
 
 def write_surface_folder(
