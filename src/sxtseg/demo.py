@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import Any
 
 from sxtseg.config import to_dict
 from sxtseg.errors import InputError
-from sxtseg.io.base import temp_sibling
+from sxtseg.io.checkpoint import write_json_atomic
 from sxtseg.pipeline import RunConfig, RunResult, run_pipeline
 
 __all__ = ["DEMO_SEED", "DemoConfig", "DemoResult", "run_demo"]
@@ -125,7 +124,7 @@ def run_demo(
         if sim_dir.exists():
             shutil.rmtree(sim_dir)
         write_simulation(sim, sim_dir)
-        stamp.write_text(json.dumps(settings))
+        write_json_atomic(stamp, settings)
         if progress:
             progress("simulate", 1, 1)
     run = run_pipeline(sim_dir / "tomogram.mrc", out / "results", config=cfg.run, progress=progress)
@@ -146,8 +145,5 @@ def run_demo(
         "objects": run.summary["stages"].get("objects", {}).get("objects"),
         "settings": to_dict(cfg),
     }
-    path = out / "scores.json"
-    tmp = temp_sibling(path)
-    tmp.write_text(json.dumps(scores, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    write_json_atomic(out / "scores.json", scores)
     return DemoResult(out, sim_dir, run, scores)

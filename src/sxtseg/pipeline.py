@@ -33,6 +33,7 @@ from sxtseg.config import to_dict
 from sxtseg.errors import InputError
 from sxtseg.infer.config import SegmentConfig
 from sxtseg.io.base import temp_sibling
+from sxtseg.io.checkpoint import write_json_atomic
 from sxtseg.mesh.config import MeshConfig
 from sxtseg.morphometry.config import MeasureConfig, ObjectsConfig
 from sxtseg.postprocess.config import PostprocessConfig
@@ -188,12 +189,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = temp_sibling(path)
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
-
-
 def _load_summary(path: Path) -> dict[str, Any]:
     if path.is_file():
         try:
@@ -296,7 +291,7 @@ def run_pipeline(
             **info,
         }
         ran.append(name)
-        _write_json(summary_path, summary)
+        write_json_atomic(summary_path, summary)
 
     def do_segment() -> dict[str, Any]:
         from sxtseg.infer import segment_file
@@ -369,5 +364,5 @@ def run_pipeline(
     summary["total_seconds"] = round(
         sum(s.get("seconds", 0.0) for s in summary["stages"].values() if not s.get("skipped")), 3
     )
-    _write_json(summary_path, summary)
+    write_json_atomic(summary_path, summary)
     return RunResult(out, summary, ran, skipped)

@@ -65,10 +65,20 @@ def _strict(value: Any) -> Any:
     return value
 
 
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays -> Python values; anything else -> its text (paths...)."""
+    if hasattr(value, "tolist"):
+        return _strict(value.tolist())
+    return str(value)
+
+
 def write_json_atomic(path: str | Path, document: dict[str, Any]) -> Path:
-    """Write ``document`` as indented, strict JSON (NaN -> null) to ``path`` atomically."""
+    """Write ``document`` as indented, strict JSON (NaN -> null) to ``path`` atomically.
+
+    numpy scalars become numbers and other non-JSON values (paths) their text.
+    """
     p = Path(path)
-    text = json.dumps(_strict(document), indent=2, allow_nan=False)
+    text = json.dumps(_strict(document), indent=2, allow_nan=False, default=_plain)
     _write_bytes_atomic(p, (text + "\n").encode())
     return p
 
