@@ -11,7 +11,22 @@ Importing this package imports torch.
 
 from __future__ import annotations
 
-from sxtseg.model.config import PRESETS, ModelConfig
-from sxtseg.model.network import DIVISOR, DoubleDecoderNet, ModelOutput, build_model
+from sxtseg.model.config import LABEL_OUTPUTS, PRESETS, ModelConfig
+from sxtseg.model.network import (
+    DIVISOR,
+    DoubleDecoderNet,
+    ModelOutput,
+    build_model,
+    label_probability,
+)
 
-__all__ = ["DIVISOR", "PRESETS", "DoubleDecoderNet", "ModelConfig", "ModelOutput", "build_model"]
+__all__ = [
+    "DIVISOR",
+    "LABEL_OUTPUTS",
+    "PRESETS",
+    "DoubleDecoderNet",
+    "ModelConfig",
+    "ModelOutput",
+    "build_model",
+    "label_probability",
+]

@@ -12,7 +12,10 @@ from typing import Any
 
 from sxtseg.errors import InputError
 
-__all__ = ["PRESETS", "ModelConfig"]
+__all__ = ["LABEL_OUTPUTS", "PRESETS", "ModelConfig"]
+
+#: What the label head can emit (see ``ModelConfig.label_output``).
+LABEL_OUTPUTS = ("logits", "tanh")
 
 #: Preset name -> width factor m.
 PRESETS: dict[str, int] = {"tiny": 8, "small": 16, "base": 32, "paper": 64}
@@ -43,6 +46,11 @@ class ModelConfig:
     pad_mode : str
         How inputs are padded to a multiple of 16 inside the forward pass
         ("reflect", falling back to "replicate" for tiny images).
+    label_output : str
+        What the label head emits: "logits" (default; membrane probability
+        p = sigmoid(label), trained with BCE + soft Dice) or "tanh" (the
+        paper's head; p = (label + 1) / 2, trained with Huber). Model folders
+        written before this option existed hold no value and load as "tanh".
     """
 
     m: int = 16
@@ -55,6 +63,7 @@ class ModelConfig:
     bn_eps: float = 1e-3
     bn_momentum: float = 0.01
     pad_mode: str = "reflect"
+    label_output: str = "logits"
 
     def __post_init__(self) -> None:
         if not isinstance(self.m, int) or self.m < 2 or self.m % 2:
@@ -66,6 +75,8 @@ class ModelConfig:
             raise InputError("neck_depth, label_blocks and image_blocks must be >= 1")
         if self.pad_mode not in ("reflect", "replicate", "constant"):
             raise InputError(f"pad_mode must be reflect, replicate or constant: {self.pad_mode!r}")
+        if self.label_output not in LABEL_OUTPUTS:
+            raise InputError(f"label_output must be logits or tanh, got {self.label_output!r}")
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> ModelConfig:
@@ -83,12 +94,16 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise :class:`InputError`."""
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`InputError`.
+
+        A dict without ``label_output`` (written before the logits head) gives "tanh".
+        """
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
             raise InputError(f"unknown model setting(s): {', '.join(unknown)}")
         values = dict(data)
+        values.setdefault("label_output", "tanh")  # folders from before the logits head
         if "neck_kernels" in values:
             values["neck_kernels"] = tuple(values["neck_kernels"])
         return cls(**values)

@@ -1,8 +1,11 @@
 """The double-decoder network: shared encoder and neck, label and image decoders.
 
 ``DoubleDecoderNet(x)`` maps standardised slices (B, 1, H, W) of any H, W to a
-:class:`ModelOutput` with a label map in [-1, 1] (tanh; probability
-p = (label + 1) / 2) and a linear image reconstruction, both (B, 1, H, W).
+:class:`ModelOutput` with a label map and a linear image reconstruction, both
+(B, 1, H, W). The label map is logits (``config.label_output == "logits"``,
+p = sigmoid(label)) or the paper's tanh output in [-1, 1] (p = (label + 1) / 2);
+:meth:`DoubleDecoderNet.label_probability` converts either way and
+:meth:`DoubleDecoderNet.predict_proba` runs the label path straight to p.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from torch import nn
 from sxtseg.model.blocks import Activation, BottleneckConv, ResidualBlock, UpConv
 from sxtseg.model.config import ModelConfig
 
-__all__ = ["DIVISOR", "DoubleDecoderNet", "ModelOutput", "build_model"]
+__all__ = ["DIVISOR", "DoubleDecoderNet", "ModelOutput", "build_model", "label_probability"]
 
 #: Inputs are padded to a multiple of this inside the forward pass (4 poolings).
 DIVISOR = 16
@@ -26,7 +29,8 @@ class ModelOutput(NamedTuple):
     """Network outputs, each (B, 1, H, W).
 
     label : Tensor
-        In [-1, 1]; probability of membrane p = (label + 1) / 2.
+        Logits (p = sigmoid(label)) or tanh in [-1, 1] (p = (label + 1) / 2),
+        as ``config.label_output`` says.
     image : Tensor or None
         Linear reconstruction of the standardised input; None without an
         image decoder.
@@ -146,15 +150,20 @@ class ImageHead(nn.Sequential):
 
 
 class LabelHead(nn.Sequential):
-    """BN, conv m -> m, 1×1 conv m -> 1, tanh."""
+    """BN, conv m -> m, 1×1 conv m -> 1, then tanh (paper) or nothing (logits).
 
-    def __init__(self, m: int, *, eps: float, momentum: float) -> None:
-        super().__init__(
+    Both variants have the same parameters (tanh has none), so state dicts match.
+    """
+
+    def __init__(self, m: int, *, eps: float, momentum: float, tanh: bool = False) -> None:
+        layers: list[nn.Module] = [
             nn.BatchNorm2d(m, eps=eps, momentum=momentum),
             BottleneckConv(m, m, 3),
             nn.Conv2d(m, 1, 1),
-            nn.Tanh(),
-        )
+        ]
+        if tanh:
+            layers.append(nn.Tanh())
+        super().__init__(*layers)
 
 
 class DoubleDecoderNet(nn.Module):
@@ -179,7 +188,8 @@ class DoubleDecoderNet(nn.Module):
             blocks=config.label_blocks,
             **bn,
         )
-        self.label_head = LabelHead(m, eps=eps, momentum=mom)
+        self.label_head = LabelHead(m, eps=eps, momentum=mom,
+                                    tanh=config.label_output == "tanh")  # fmt: skip
         self.image_decoder: Decoder | None = None
         self.image_head: ImageHead | None = None
         if config.image_decoder:
@@ -207,7 +217,7 @@ class DoubleDecoderNet(nn.Module):
         return skips, self.neck(bottom)
 
     def decode_label(self, skips: list[torch.Tensor], neck: torch.Tensor) -> torch.Tensor:
-        """Label decoder + head: (B, 1, H, W) in [-1, 1]."""
+        """Label decoder + head: (B, 1, H, W) logits or tanh (``config.label_output``)."""
         return self.label_head(self.label_decoder(neck, skips))
 
     def decode_image(self, neck: torch.Tensor) -> torch.Tensor:
@@ -228,10 +238,22 @@ class DoubleDecoderNet(nn.Module):
         return ModelOutput(label, image)
 
     def predict_label(self, x: torch.Tensor) -> torch.Tensor:
-        """Label path only (encoder, neck, label decoder): (B, 1, H, W) in [-1, 1]."""
+        """Label path only (encoder, neck, label decoder): (B, 1, H, W) raw label map.
+
+        Logits or tanh output as ``config.label_output`` says; see
+        :meth:`predict_proba` for probabilities.
+        """
         xp, h, w = self._pad(x)
         skips, neck = self.features(xp)
         return self.decode_label(skips, neck)[..., :h, :w]
+
+    def label_probability(self, label: torch.Tensor) -> torch.Tensor:
+        """Membrane probability in [0, 1] from a raw label map (float32)."""
+        return label_probability(label, self.config.label_output)
+
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """Label path straight to membrane probability: (B, 1, H, W) float32 in [0, 1]."""
+        return self.label_probability(self.predict_label(x))
 
     def predict_image(self, x: torch.Tensor) -> torch.Tensor:
         """Image path only (encoder, neck, image decoder): (B, 1, H, W)."""
@@ -248,6 +270,20 @@ class DoubleDecoderNet(nn.Module):
         if self.image_decoder is None or self.image_head is None:
             return []
         return [self.image_decoder, self.image_head]
+
+
+def label_probability(label: torch.Tensor, label_output: str = "logits") -> torch.Tensor:
+    """Membrane probability (float32, [0, 1]) from a raw label map.
+
+    Parameters
+    ----------
+    label : Tensor, any shape
+        Logits (``label_output="logits"``) or tanh output in [-1, 1] (``"tanh"``).
+    label_output : str
+    """
+    if label_output == "tanh":
+        return ((label.float() + 1.0) * 0.5).clamp(0.0, 1.0)
+    return torch.sigmoid(label.float())
 
 
 def build_model(config: ModelConfig | str) -> DoubleDecoderNet:

@@ -9,7 +9,10 @@ from typing import Any
 from sxtseg.errors import InputError
 from sxtseg.model.config import PRESETS
 
-__all__ = ["DEFAULT_LR", "TrainConfig"]
+__all__ = ["DEFAULT_LR", "LOSSES", "TrainConfig"]
+
+#: Label losses: BCE + soft Dice on logits (default), or the paper's tanh + Huber.
+LOSSES = ("bce_dice", "paper")
 
 #: Adam learning rate per preset when ``TrainConfig.lr`` is None.
 DEFAULT_LR: dict[str, float] = {"tiny": 1e-3, "small": 1e-3, "base": 1e-4, "paper": 1e-4}
@@ -55,10 +58,40 @@ class TrainConfig:
         "step" (interleave after every labelled step) or "epoch" (all labelled
         steps of an epoch, then the unlabelled ones, as in the authors' notebook).
     label_weight, image_weight : float
-        Labelled-step loss: label_weight·Huber(label) + image_weight·Huber(image).
+        Labelled-step loss: label_weight·(label loss) + image_weight·Huber(image).
+    loss : str
+        Label loss. "bce_dice" (default): the label head emits logits, loss =
+        BCE + ``dice_weight``·(1 − soft Dice) over counted pixels. "paper": the
+        reference's tanh head with Huber (kept for the ablation).
+    dice_weight : float
+        Weight of the soft-Dice term of "bce_dice".
     pos_weight : float
         Weight of membrane pixels in the label loss relative to background
-        (1.0 = the reference; >1 counters the class imbalance of thin membranes).
+        (1.0 = the reference; >1 moves the decision point and thickens masks).
+    init : str or None
+        Start from this model's weights: "default" (the bundled model) or a
+        model folder. Its preset, head, normalisation and pixel size are taken
+        over (``preset`` and ``pixel_size_nm`` given here must agree or be None/default).
+    pixel_size_nm : float or None
+        XY pixel size (nm) the model works at. Every training slice is
+        resampled to it (with ``scale_jitter``), exactly as inference resamples.
+        None: the ``init`` model's; without ``init``, no resampling and the
+        median XY voxel size of the labelled data is recorded (null if unknown).
+    scale_jitter : float
+        Random zoom of ± this fraction on top of the resampling (0.15 = ±15 %).
+    membrane_crop_fraction : float
+        Share of labelled training crops centred on a visible (counted) membrane pixel.
+    ignore_flat : bool
+        Leave out of the label loss the voxels a ``flat.*`` volume next to the
+        labels marks (membranes hidden by the missing wedge; see docs/evaluation.md).
+    select_by : str
+        Which checkpoint is kept: "boundary_f1" (default: best visible
+        boundary-F1 at the calibrated threshold on validation) or "loss".
+    tolerance : float
+        Boundary tolerance (pixels at the model's pixel size) of validation scores.
+    calibrate : bool
+        Choose the mask threshold on validation data (best visible boundary-F1
+        over a sweep) and store it in the model's ``config.json``.
     bn_momentum : float or None
         BatchNorm momentum used while training (PyTorch convention). The
         reference's 0.01 (Keras 0.99) suits its 700-epoch runs; with short runs
@@ -87,7 +120,8 @@ class TrainConfig:
     patience : int or None
         Early stopping: epochs without a better validation loss (None: off).
     threshold : float
-        Probability threshold of the validation metrics (paper: 0.9).
+        Probability threshold of the validation metrics when not calibrated
+        (paper: 0.9), and the threshold stored without validation data.
     seed : int
     device : str
         "auto", "cpu", "cuda", "cuda:1", "mps".
@@ -118,6 +152,16 @@ class TrainConfig:
     label_weight: float = 0.99
     pos_weight: float = 1.0
     image_weight: float = 0.01
+    loss: str = "bce_dice"
+    dice_weight: float = 1.0
+    init: str | None = None
+    pixel_size_nm: float | None = None
+    scale_jitter: float = 0.15
+    membrane_crop_fraction: float = 0.5
+    ignore_flat: bool = True
+    select_by: str = "boundary_f1"
+    tolerance: float = 2.0
+    calibrate: bool = True
     bn_momentum: float | None = 0.1
     ssim_weight: float = 0.5
     huber_delta: float = 0.1
@@ -157,6 +201,13 @@ class TrainConfig:
             (self.alternation in ("step", "epoch"), "alternation must be step or epoch"),
             (0 <= self.ssim_weight <= 1, "ssim_weight must be in [0, 1]"),
             (self.huber_delta > 0, "huber_delta must be > 0"),
+            (self.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}"),
+            (self.dice_weight >= 0, "dice_weight must be >= 0"),
+            (self.pixel_size_nm is None or self.pixel_size_nm > 0, "pixel_size_nm must be > 0"),
+            (0 <= self.scale_jitter < 1, "scale_jitter must be in [0, 1)"),
+            (0 <= self.membrane_crop_fraction <= 1, "membrane_crop_fraction in [0, 1]"),
+            (self.select_by in ("boundary_f1", "loss"), "select_by: boundary_f1|loss"),
+            (self.tolerance >= 0, "tolerance must be >= 0"),
             (0 <= self.invert_prob <= 1, "invert_prob must be in [0, 1]"),
             (self.intensity_jitter >= 0 and self.noise >= 0, "jitter and noise must be >= 0"),
             (0 <= self.val_fraction < 1, "val_fraction must be in [0, 1)"),
@@ -171,6 +222,11 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise InputError(f"training setting: {message}")
+
+    @property
+    def label_output(self) -> str:
+        """The label head this loss needs: "logits" for bce_dice, "tanh" for paper."""
+        return "tanh" if self.loss == "paper" else "logits"
 
     @property
     def learning_rate(self) -> float:
