@@ -3,7 +3,8 @@
 Accepted layouts (``--labeled`` / ``--unlabeled``):
 
 - a folder with ``tomogram.*`` (+ ``membranes.*`` or ``labels.*`` for labels): the
-  simulator's layout;
+  simulator's layout; a ``flat.*`` volume next to the labels marks membrane
+  voxels hidden by the missing wedge (left out of the label loss);
 - a folder of such folders (``sxtseg simulate --count``);
 - TIFF slice pairs ``X.tif`` + ``X.labels.tif`` (the authors' layout), in a
   folder or given as the image file;
@@ -11,7 +12,8 @@ Accepted layouts (``--labeled`` / ``--unlabeled``):
 
 Slices are read one at a time from memory-mapped files, so a training set
 larger than RAM works. Every slice is standardised whole with
-:func:`sxtseg.preprocess.normalize_slices` (as at inference) before cropping.
+:func:`sxtseg.preprocess.normalize_slices` (as at inference) before cropping;
+crops are then cut at the model's pixel size by :mod:`sxtseg.train.crops`.
 """
 
 from __future__ import annotations
@@ -29,11 +31,14 @@ from torch.utils.data import Dataset
 from sxtseg.errors import InputError
 from sxtseg.io import SUFFIXES, VolumeReader, open_volume
 from sxtseg.preprocess import normalize_slices
-from sxtseg.train.augment import AugmentConfig, augment, random_crop
+from sxtseg.resample import needs_rescale, scale_factors
+from sxtseg.train.augment import AugmentConfig, augment
+from sxtseg.train.crops import cut_crop, plan_window
 
 __all__ = [
     "SliceDataset",
     "Source",
+    "base_zoom",
     "find_sources",
     "labelled_slices",
 ]
@@ -42,6 +47,7 @@ log = logging.getLogger(__name__)
 
 _IMAGE_STEMS = ("tomogram",)
 _LABEL_STEMS = ("membranes", "labels", "mask")
+_FLAT_STEMS = ("flat",)
 _LABEL_SUFFIXES = (".labels.tif", ".labels.tiff")
 
 
@@ -57,6 +63,11 @@ class Source:
     shape : (Z, Y, X)
     slices : list of int
         Slices used for training (labelled slices for labelled sources).
+    ignore : Path or None
+        Volume whose non-zero voxels are left out of the label loss (the
+        simulator's ``flat.*``: membranes hidden by the missing wedge).
+    voxel_yx : (y, x) nm or None
+        XY voxel size from the reader (or the override); None if unknown.
     """
 
     name: str
@@ -64,6 +75,8 @@ class Source:
     label: Path | None = None
     shape: tuple[int, int, int] = (0, 0, 0)
     slices: list[int] = field(default_factory=list)
+    ignore: Path | None = None
+    voxel_yx: tuple[float, float] | None = None
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready description for checkpoint metadata."""
@@ -71,7 +84,9 @@ class Source:
             "name": self.name,
             "image": str(self.image),
             "label": None if self.label is None else str(self.label),
+            "ignore": None if self.ignore is None else str(self.ignore),
             "shape": list(self.shape),
+            "voxel_yx_nm": None if self.voxel_yx is None else list(self.voxel_yx),
             "slices": len(self.slices),
         }
 
@@ -120,7 +135,9 @@ def _find_one(path: Path, *, labeled: bool) -> list[Source]:
         label = _with_stem(path, _LABEL_STEMS)
         if labeled and label is None:
             raise InputError(f"{path}: has {image.name} but no membranes.* / labels.* file")
-        return [Source(path.name, image, label if labeled else None)]
+        if not labeled:
+            return [Source(path.name, image)]
+        return [Source(path.name, image, label, ignore=_with_stem(path, _FLAT_STEMS))]
     pairs = _tiff_pairs(path)
     if pairs:
         if labeled:
@@ -130,7 +147,7 @@ def _find_one(path: Path, *, labeled: bool) -> list[Source]:
     for sub in sorted(p for p in path.iterdir() if p.is_dir() and not p.suffix == ".zarr"):
         if _with_stem(sub, _IMAGE_STEMS) is not None or _tiff_pairs(sub):
             found += [
-                Source(f"{path.name}/{s.name}", s.image, s.label)
+                Source(f"{path.name}/{s.name}", s.image, s.label, ignore=s.ignore)
                 for s in _find_one(sub, labeled=labeled)
             ]
     if not found and not labeled:
@@ -170,7 +187,11 @@ def _scan_labels(reader: VolumeReader, *, ignore_value: int | None) -> tuple[lis
 
 
 def find_sources(
-    paths: list[str | Path], *, labeled: bool, ignore_value: int | None = 255
+    paths: list[str | Path],
+    *,
+    labeled: bool,
+    ignore_value: int | None = 255,
+    voxel_size: Any = None,
 ) -> list[Source]:
     """Find tomograms (and labels) under ``paths`` and check them.
 
@@ -181,18 +202,28 @@ def find_sources(
         Require labels; keep only slices that hold labelled pixels.
     ignore_value : int or None
         Label value of unlabelled pixels.
+    voxel_size : float or (z, y, x) nm, optional
+        Override of every tomogram's voxel size (for missing or wrong headers).
 
     Returns
     -------
     list of Source
-        With ``shape`` and ``slices`` filled in.
+        With ``shape``, ``slices``, ``voxel_yx`` and (for a simulator folder
+        with ``flat.*``) ``ignore`` filled in.
     """
     sources: list[Source] = []
     for p in paths:
         sources += _find_one(Path(p), labeled=labeled)
     for s in sources:
-        with open_volume(s.image) as reader:
+        with open_volume(s.image, voxel_size=voxel_size) as reader:
             s.shape = reader.shape
+            vs = reader.voxel_size
+            s.voxel_yx = None if vs is None else (float(vs[1]), float(vs[2]))
+        if s.ignore is not None:
+            with open_volume(s.ignore) as flat:
+                if flat.shape != s.shape:
+                    raise InputError(f"{s.ignore}: shape {flat.shape} differs from tomogram "
+                                     f"shape {s.shape}")  # fmt: skip
         if s.label is None:
             s.slices = list(range(s.shape[0]))
             continue
@@ -215,17 +246,54 @@ def find_sources(
     return sources
 
 
-class SliceDataset(Dataset):
-    """Random crops of standardised slices, read lazily.
+def base_zoom(source: Source, pixel_size_nm: float | None) -> tuple[float, float]:
+    """Zoom (Y, X) that brings ``source`` to ``pixel_size_nm``, as inference resamples.
 
-    Keys are ``(item, seed)`` pairs (see :class:`~sxtseg.train.loop.KeySampler`):
-    ``item`` indexes ``items`` and ``seed`` drives the crop and augmentation,
-    so samples are reproducible with any number of DataLoader workers.
+    (1, 1) when no pixel size is set, the voxel size is unknown, or every
+    factor is within :data:`sxtseg.resample.RESCALE_TOLERANCE` of 1 (inference
+    does not resample then either).
+    """
+    if pixel_size_nm is None or source.voxel_yx is None:
+        return 1.0, 1.0
+    if not needs_rescale(source.voxel_yx, pixel_size_nm):
+        return 1.0, 1.0
+    return scale_factors(source.voxel_yx, pixel_size_nm)
+
+
+class SliceDataset(Dataset):
+    """Crops of standardised slices at the model's pixel size, read lazily.
+
+    Keys are ``(item, seed)`` or ``(item, seed, centred)`` tuples (see
+    :class:`~sxtseg.train.sampling.KeySampler`): ``item`` indexes ``items``,
+    ``seed`` drives the crop, zoom and augmentation, so samples are
+    reproducible with any number of DataLoader workers; ``centred`` (labelled
+    data) asks for a crop centred on a counted membrane pixel of the slice,
+    chosen with the seed (a uniform crop when the slice has none). A plain
+    int key gives the centre crop without augmentation or jitter.
 
     Each sample is a dict of float32 tensors, each (1, crop, crop): ``image``
     (network input), ``target`` (image to reconstruct), ``valid`` (1 = real
-    pixel) and, for labelled data, ``label`` (-1/1) and ``weight`` (1 =
-    labelled pixel that counts in the loss).
+    pixel) and, for labelled data, ``label`` (-1/1; 1 = counted membrane) and
+    ``weight`` (1 = pixel that counts in the loss; 0 for the ignore value,
+    ``flat`` voxels and padding).
+
+    Parameters
+    ----------
+    sources : list of Source
+    items : list of (source index, slice index)
+    crop : int
+        Crop side (pixels at the model's pixel size).
+    labeled : bool
+    augment_config : AugmentConfig or None
+    ignore_value : int or None
+        Label value left out of the loss.
+    pixel_size_nm : float or None
+        Resample every slice to this pixel size (see :func:`base_zoom`);
+        None: the sources' own grids.
+    scale_jitter : float
+        Random zoom of ± this fraction on top (seeded keys only).
+    use_ignore : bool
+        Give the voxels of ``Source.ignore`` weight 0.
     """
 
     def __init__(
@@ -237,6 +305,9 @@ class SliceDataset(Dataset):
         labeled: bool,
         augment_config: AugmentConfig | None,
         ignore_value: int | None = 255,
+        pixel_size_nm: float | None = None,
+        scale_jitter: float = 0.0,
+        use_ignore: bool = True,
     ) -> None:
         self.sources = sources
         self.items = items
@@ -244,6 +315,10 @@ class SliceDataset(Dataset):
         self.labeled = labeled
         self.augment_config = augment_config
         self.ignore_value = ignore_value
+        self.pixel_size_nm = pixel_size_nm
+        self.scale_jitter = scale_jitter if pixel_size_nm is not None else 0.0
+        self.use_ignore = use_ignore
+        self._zoom = [base_zoom(s, pixel_size_nm) for s in sources]
         self._readers: dict[tuple[int, str], VolumeReader] = {}
         self._pid = os.getpid()
 
@@ -261,7 +336,7 @@ class SliceDataset(Dataset):
         key = (index, kind)
         if key not in self._readers:
             s = self.sources[index]
-            path = s.image if kind == "image" else s.label
+            path = {"image": s.image, "label": s.label, "ignore": s.ignore}[kind]
             assert path is not None
             self._readers[key] = open_volume(path)
         return self._readers[key]
@@ -272,26 +347,49 @@ class SliceDataset(Dataset):
             r.close()
         self._readers = {}
 
-    def __getitem__(self, key: tuple[int, int] | int) -> dict[str, torch.Tensor]:
-        item, seed = key if isinstance(key, tuple) else (key, None)
-        s_index, z = self.items[item]
-        rng = np.random.default_rng(seed) if seed is not None else None
-        image = normalize_slices(self._reader(s_index, "image")[z])
-        arrays = [image]
-        if self.labeled:
-            raw = self._reader(s_index, "label")[z]
-            weight = np.ones(raw.shape, dtype=np.float32)
-            if self.ignore_value is not None:
-                weight[raw == self.ignore_value] = 0.0
-            label = np.where((raw > 0) & (weight > 0), 1.0, -1.0).astype(np.float32)
-            arrays += [label, weight]
-        cropped = random_crop(arrays, self.crop, rng)
-        image, others = cropped.arrays[0], [*cropped.arrays[1:], cropped.valid.astype(np.float32)]
-        if rng is not None and self.augment_config is not None:
-            inp, target, others = augment(image, others, rng, self.augment_config)
+    def _label_maps(self, s_index: int, z: int) -> tuple[np.ndarray, np.ndarray]:
+        """(counted membrane, counts in the loss), both (Y, X) bool."""
+        raw = self._reader(s_index, "label")[z]
+        weight = np.ones(raw.shape, dtype=bool)
+        if self.ignore_value is not None:
+            weight &= raw != self.ignore_value
+        if self.use_ignore and self.sources[s_index].ignore is not None:
+            weight &= self._reader(s_index, "ignore")[z] == 0
+        return (raw > 0) & weight, weight
+
+    def __getitem__(self, key: tuple[int, ...] | int) -> dict[str, torch.Tensor]:
+        if isinstance(key, tuple):
+            item, seed = int(key[0]), int(key[1])
+            centred = bool(key[2]) if len(key) > 2 else False
+            rng: np.random.Generator | None = np.random.default_rng(seed)
         else:
-            inp = target = np.ascontiguousarray(image, dtype=np.float32)
-            others = [np.ascontiguousarray(a) for a in others]
+            item, rng, centred = int(key), None, False
+        s_index, z = self.items[item]
+        image = normalize_slices(self._reader(s_index, "image")[z])
+        membrane = weight = None
+        if self.labeled:
+            membrane, weight = self._label_maps(s_index, z)
+        zoom = self._zoom[s_index]
+        if rng is not None and self.scale_jitter > 0:
+            jitter = float(rng.uniform(1.0 - self.scale_jitter, 1.0 + self.scale_jitter))
+            zoom = (zoom[0] * jitter, zoom[1] * jitter)
+        centre = None
+        if centred and membrane is not None and rng is not None:
+            hits = np.flatnonzero(membrane)
+            if hits.size:
+                y, x = divmod(int(hits[int(rng.integers(0, hits.size))]), membrane.shape[1])
+                centre = (y, x)
+        window = plan_window(image.shape, self.crop, zoom, rng, centre)
+        cut = cut_crop(image, window, membrane=membrane, weight=weight)
+        others = [cut.valid.astype(np.float32)]
+        if self.labeled:
+            assert cut.membrane is not None and cut.weight is not None
+            others = [np.where(cut.membrane, 1.0, -1.0).astype(np.float32),
+                      cut.weight.astype(np.float32), *others]  # fmt: skip
+        if rng is not None and self.augment_config is not None:
+            inp, target, others = augment(cut.image, others, rng, self.augment_config)
+        else:
+            inp = target = cut.image
         out = {"image": inp, "target": target, "valid": others[-1]}
         if self.labeled:
             out["label"] = others[0]
