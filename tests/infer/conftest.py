@@ -1,9 +1,10 @@
 """Shared fixtures for the inference tests: small shell phantoms and a really trained tiny model.
 
-The model is the real ``tiny`` network from ``sxtseg.model.build_model``,
-trained for a few dozen Adam steps on spherical shells so its output depends
-on the input (an untrained network gives a nearly constant map, which would
-make tiling and TTA comparisons vacuous).
+The model is the real ``tiny`` network from ``sxtseg.model.build_model`` with
+the paper's tanh label head (what model folders written before the logits
+head hold), trained for a few dozen Adam steps on spherical shells so its
+output depends on the input (an untrained network gives a nearly constant
+map, which would make tiling and TTA comparisons vacuous).
 """
 
 import os
@@ -17,6 +18,7 @@ import pytest
 import torch
 
 from sxtseg.model import build_model
+from sxtseg.model.config import ModelConfig
 from sxtseg.train.checkpoint import save_model
 
 torch.set_num_threads(1)
@@ -41,7 +43,7 @@ def train_tiny(steps=40):
     from sxtseg.preprocess import normalize_slices
 
     torch.manual_seed(0)
-    model = build_model("tiny")
+    model = build_model(ModelConfig.from_preset("tiny", label_output="tanh"))
     tomo, truth = shell_phantom((24, 96, 96), seed=1, n=14)
     x_all = torch.from_numpy(normalize_slices(tomo))[:, None]
     y_all = torch.from_numpy(truth.astype(np.float32) * 2 - 1)[:, None]

@@ -78,9 +78,14 @@ def test_full_slice_grid_and_small_axes():
 
 def test_segment_config_validation():
     cfg = SegmentConfig()
-    assert cfg.threshold == 0.9 and cfg.plane_axes == ("xy",)
+    assert cfg.threshold is None and cfg.plane_axes == ("xy",) and cfg.rescale
+    assert cfg.threshold_for(None) == 0.9 and cfg.threshold_for(0.42) == 0.42
+    assert SegmentConfig(threshold=0.6).threshold_for(0.42) == 0.6
+    with pytest.raises(InputError):
+        cfg.threshold_for(1.2)  # a broken model record
     assert SegmentConfig(axes="all").plane_axes == ("xy", "xz", "yz")
-    for bad in ({"threshold": 1.5}, {"tile": 8}, {"overlap": 1.0}, {"axes": "zz"},
-                {"prob_dtype": "int8"}, {"batch_size": 0}, {"device": "gpu"}):  # fmt: skip
+    for bad in ({"threshold": 1.5}, {"threshold": float("nan")}, {"tile": 8}, {"overlap": 1.0},
+                {"axes": "zz"}, {"prob_dtype": "int8"}, {"batch_size": 0},
+                {"device": "gpu"}):  # fmt: skip
         with pytest.raises(InputError):
             SegmentConfig(**bad)

@@ -2,8 +2,10 @@
 
 Streams slabs of slices from the input to the outputs, so tomograms larger
 than RAM segment in bounded memory. The mask is probability >= --threshold
-(0.9 on the [0, 1] scale, the paper's). Voxel size and origin are copied
-from the input (or --voxel-size). Formats follow the extensions
+(default: the model's calibrated threshold, 0.9 for models without one).
+Each slice is resampled to the model's pixel size (nm) and the result back
+(--no-rescale turns this off). Voxel size and origin are copied from the
+input (or --voxel-size). Formats follow the extensions
 (.mrc .rec .tif .tiff .zarr .h5).
 
 Example: sxtseg segment tomo.mrc -o mask.mrc --probabilities prob.mrc
@@ -28,7 +30,10 @@ def command(
         "default", "--model", "-m", help="'default' (bundled weights) or a model folder."
     ),
     threshold: float | None = typer.Option(
-        None, "--threshold", "-t", help="Mask threshold on the [0, 1] probability (default 0.9)."
+        None,
+        "--threshold",
+        "-t",
+        help="Mask threshold on the [0, 1] probability (default: the model's, else 0.9).",
     ),
     device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda[:N]."),
     tta: bool | None = typer.Option(
@@ -47,6 +52,11 @@ def command(
         None, "--overlap", help="Fraction of a tile shared with its neighbours (default 0.25)."
     ),
     voxel_size: str | None = VOXEL_SIZE,
+    rescale: bool | None = typer.Option(
+        None,
+        "--rescale/--no-rescale",
+        help="Resample slices to the model's pixel size and back (default: on).",
+    ),
     prob_dtype: str | None = typer.Option(
         None, "--prob-dtype", help="Probability storage: float16 (default), float32 or uint8."
     ),
@@ -67,7 +77,8 @@ def command(
     closing: float | None = typer.Option(None, "--closing", help="Closing radius in nm."),
     erosion: float | None = typer.Option(None, "--erosion", help="Erosion radius in nm."),
     cell_mask: bool | None = typer.Option(
-        None, "--cell-mask/--no-cell-mask",
+        None,
+        "--cell-mask/--no-cell-mask",
         help="Keep only the dense connected region of the specimen (suppresses ice/buffer).",
     ),
     config: Path | None = typer.Option(
@@ -102,7 +113,7 @@ def command(
     cfg = from_mapping(
         SegmentConfig, seg_values, threshold=threshold, device=device, tta=tta, axes=axes,
         batch_size=batch_size, tile=tile, overlap=overlap, prob_dtype=prob_dtype, amp=amp,
-        compile=compile_model, num_threads=threads,
+        compile=compile_model, num_threads=threads, rescale=rescale,
         scratch_dir=None if scratch_dir is None else str(scratch_dir),
     )  # fmt: skip
     pp_cfg = from_mapping(
@@ -150,6 +161,7 @@ def command(
         + (f" and {result.prob_path}" if result.prob_path else "")
         + f": {result.shape[0]}x{result.shape[1]}x{result.shape[2]} voxels of {vs_text}, "
         f"{100 * result.foreground_fraction:.2f}% membrane, {result.slices_per_second:.2f} "
-        f"slices/s on {result.device} ({result.plan})"
+        f"slices/s on {result.device} ({result.plan}), threshold {result.threshold:g}"
+        + ("" if result.zoom is None else ", zoom {:.3g} x {:.3g}".format(*result.zoom))
     )
     return 0

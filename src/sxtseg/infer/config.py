@@ -7,12 +7,25 @@ from dataclasses import dataclass
 
 from sxtseg.errors import InputError
 
-__all__ = ["AXES", "PROB_DTYPES", "SegmentConfig"]
+__all__ = ["AXES", "DEFAULT_THRESHOLD", "PROB_DTYPES", "SegmentConfig", "check_threshold"]
 
 #: Planes the network can be run on: "xy" (slices along Z), "xz" (along Y), "yz" (along X).
 AXES = ("xy", "xz", "yz", "all")
 #: How probabilities are stored: float16/float32 in [0, 1], or uint8 = round(255 p).
 PROB_DTYPES = ("float16", "float32", "uint8")
+#: Mask threshold of models that record none (the paper's, on the [0, 1] scale).
+DEFAULT_THRESHOLD = 0.9
+
+
+def check_threshold(value: object, *, what: str = "threshold") -> float:
+    """``value`` as a float in [0, 1]; :class:`InputError` otherwise."""
+    try:
+        t = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a number in [0, 1], got {value!r}") from None
+    if not (math.isfinite(t) and 0.0 <= t <= 1.0):
+        raise InputError(f"{what} must be in [0, 1], got {value!r}")
+    return t
 
 
 @dataclass(frozen=True)
@@ -21,8 +34,10 @@ class SegmentConfig:
 
     Attributes
     ----------
-    threshold : float
-        Mask = probability >= threshold, on the [0, 1] scale (0.9 as in the paper).
+    threshold : float or None
+        Mask = probability >= threshold, on the [0, 1] scale. ``None`` takes the
+        model's calibrated ``meta["threshold"]`` (0.9, the paper's, when absent);
+        see :meth:`threshold_for`.
     tile : int or None
         Tile edge in pixels; ``None`` picks full slices when they fit the
         device memory budget and the largest fitting tile (multiple of 16) otherwise.
@@ -62,9 +77,13 @@ class SegmentConfig:
     scratch_dir : str or None
         Folder for the temporary memory-mapped volumes of ``axes`` other than
         "xy" and of post-processing (default: next to the mask).
+    rescale : bool
+        Resample each plane to the model's pixel size (``meta["pixel_size_nm"]``)
+        before the network and the probabilities back to the input grid; skipped
+        when the zoom is within ±10 % of 1 or the model records no pixel size.
     """
 
-    threshold: float = 0.9
+    threshold: float | None = None
     tile: int | None = None
     overlap: float = 0.25
     batch_size: int | None = None
@@ -81,10 +100,11 @@ class SegmentConfig:
     memory_fraction: float = 0.5
     max_cpu_memory_mb: float = 2048.0
     scratch_dir: str | None = None
+    rescale: bool = True
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.threshold) and 0.0 <= self.threshold <= 1.0):
-            raise InputError(f"threshold must be in [0, 1], got {self.threshold!r}")
+        if self.threshold is not None:
+            check_threshold(self.threshold)
         if self.tile is not None and int(self.tile) < 16:
             raise InputError(f"tile must be >= 16 pixels, got {self.tile!r}")
         if not (0.0 <= self.overlap < 1.0):
@@ -109,6 +129,14 @@ class SegmentConfig:
         dev = str(self.device)
         if dev not in ("auto", "cpu", "cuda", "mps") and not dev.startswith("cuda:"):
             raise InputError(f"device must be auto, cpu or cuda[:N], got {self.device!r}")
+
+    def threshold_for(self, model_threshold: float | None) -> float:
+        """The threshold to use: this config's, else the model's, else 0.9."""
+        if self.threshold is not None:
+            return float(self.threshold)
+        if model_threshold is None:
+            return DEFAULT_THRESHOLD
+        return check_threshold(model_threshold, what="the model's threshold")
 
     @property
     def plane_axes(self) -> tuple[str, ...]:

@@ -2,7 +2,9 @@
 
 :class:`Predictor` turns normalised slices (N, H, W) into membrane
 probabilities (N, H, W) in [0, 1]. It runs only the label path of the network
-(``model.predict_label``), batches full slices or tiles on the device,
+(``model.predict_proba`` when the module has it, i.e. sigmoid of logits or
+(tanh + 1) / 2 as the model's ``label_output`` says; otherwise
+``model.predict_label`` read as tanh), batches full slices or tiles on the device,
 accumulates blended tiles on the device and moves back one float32 array per
 batch.
 """
@@ -61,6 +63,28 @@ class Plan:
         return not self.grid.single
 
 
+def _tanh_probability(label: torch.Tensor) -> torch.Tensor:
+    return (label.float() + 1.0) * 0.5
+
+
+def _identity(p: torch.Tensor) -> torch.Tensor:
+    return p
+
+
+def _probability_path(model: nn.Module) -> tuple[Any, Any]:
+    """(forward function, label -> probability) for a module.
+
+    ``predict_proba`` (the network's own head mapping, run inside autocast and
+    ``torch.compile``) when present; else ``predict_label`` followed by
+    ``label_probability`` when present; else ``predict_label`` read as tanh.
+    """
+    proba = getattr(model, "predict_proba", None)
+    if callable(proba):
+        return proba, _identity
+    to_prob = getattr(model, "label_probability", None)
+    return model.predict_label, (to_prob if callable(to_prob) else _tanh_probability)
+
+
 def _round16(n: int) -> int:
     return int(math.ceil(n / _DIVISOR) * _DIVISOR)
 
@@ -88,7 +112,9 @@ class Predictor:
     Parameters
     ----------
     model : nn.Module
-        Any module with ``predict_label(x)``: (B, 1, H, W) -> (B, 1, H, W) in [-1, 1].
+        A module with ``predict_proba(x)`` ((B, 1, H, W) -> probabilities in [0, 1]),
+        or with ``predict_label(x)`` and ``label_probability(label)``, or with only
+        ``predict_label(x)``, read as a tanh map in [-1, 1] (p = (label + 1) / 2).
     config : SegmentConfig
         Tile, overlap, batch size, device, TTA, mixed precision, compile.
     """
@@ -106,9 +132,9 @@ class Predictor:
             torch.backends.cudnn.allow_tf32 = True
             if self.config.channels_last:
                 self.model = self.model.to(memory_format=torch.channels_last)
-        self._fn: Any = self.model.predict_label
+        self._fn, self._to_prob = _probability_path(self.model)
         if self.config.compile:
-            self._fn = torch.compile(self.model.predict_label, dynamic=False)
+            self._fn = torch.compile(self._fn, dynamic=False)
         cfg_m = getattr(getattr(model, "config", None), "m", 16)
         self.width = int(cfg_m) if isinstance(cfg_m, int) else 16
         self._plans: dict[tuple[int, int], Plan] = {}
@@ -172,7 +198,7 @@ class Predictor:
                 y = self._fn(x)
         else:
             y = self._fn(x)
-        return ((y.float() + 1.0) * 0.5).clamp_(0.0, 1.0)
+        return self._to_prob(y).float().clamp_(0.0, 1.0)
 
     def pad(self, x: torch.Tensor) -> torch.Tensor:
         """Pad (N, 1, H, W) at the bottom and right to multiples of 16, as the network does."""

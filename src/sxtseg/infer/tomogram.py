@@ -37,6 +37,7 @@ from sxtseg.errors import InputError
 from sxtseg.infer.config import SegmentConfig
 from sxtseg.infer.devices import cpu_count
 from sxtseg.infer.predict import Predictor
+from sxtseg.infer.rescale import PlaneScale, model_pixel_size, plane_scale, rescaled
 from sxtseg.infer.stream import (
     Progress,
     normalize_parallel,
@@ -76,6 +77,12 @@ class SegmentResult:
     plan : str
         "full slice" or the tile grid used for XY slices, with the batch size.
     postprocessed : bool
+    threshold : float
+        The mask threshold used (the config's, else the model's calibrated one).
+    model_pixel_size_nm : float or None
+        The model's pixel size (``meta["pixel_size_nm"]``).
+    zoom : (float, float) or None
+        (Y, X) zoom of the XY slices to the model's pixel size; None when not resampled.
     """
 
     mask_path: Path
@@ -90,6 +97,9 @@ class SegmentResult:
     foreground_fraction: float
     plan: str
     postprocessed: bool
+    threshold: float = 0.9
+    model_pixel_size_nm: float | None = None
+    zoom: tuple[float, float] | None = None
 
 
 def encode_probabilities(prob: np.ndarray, dtype: str) -> np.ndarray:
@@ -189,8 +199,13 @@ def segment_file(
         Output mask, uint8 0/1, same shape, voxel size and origin as the input.
     prob_path : path, optional
         Output probabilities in [0, 1] (``config.prob_dtype``: float16, or uint8 × 255).
-    model : "default", model folder, LoadedModel or nn.Module
+    model : "default", model folder, LoadedModel, ResolvedModel or nn.Module
     config : SegmentConfig, optional
+        ``threshold=None`` takes the model's ``meta["threshold"]`` (0.9 when
+        absent). With ``rescale`` on and a model that records
+        ``meta["pixel_size_nm"]``, each plane is resampled to that pixel size
+        and the probabilities back to the input grid (see
+        :mod:`sxtseg.infer.rescale`).
     postprocess_config : PostprocessConfig, optional
         Mask clean-up in nm (needs the voxel size); default: none.
     voxel_size : float or (z, y, x), optional
@@ -208,7 +223,8 @@ def segment_file(
     ------
     InputError
         Unreadable input, wrong number of axes, NaN/Inf values, existing
-        outputs without ``overwrite``, post-processing without a voxel size.
+        outputs without ``overwrite``, post-processing without a voxel size,
+        no voxel size for a model with a pixel size (and ``rescale`` on).
         Outputs appear whole or not at all.
     """
     t0 = time.perf_counter()
@@ -222,6 +238,9 @@ def segment_file(
         reader = stack.enter_context(open_volume(input, voxel_size=voxel_size))
         shape = reader.shape
         spacing = reader.voxel_size
+        res = resolve_model(model)
+        pixel_nm = model_pixel_size(res.pixel_size_nm, spacing, rescale=cfg.rescale,
+                                    source=str(input))  # fmt: skip
         if spacing is None:
             if pp.enabled:
                 raise InputError(f"{input} has no voxel size; post-processing in nm needs one: "
@@ -229,10 +248,13 @@ def segment_file(
             log.warning("%s has no voxel size; the outputs will have none either", input)
         else:
             spacing = check_spacing(spacing)
-        res = resolve_model(model)
         invert = res.invert if cfg.invert is None else cfg.invert
+        threshold = cfg.threshold_for(res.threshold)
+        log.info("mask threshold %g (%s)", threshold,
+                 "given" if cfg.threshold is not None else "the model's")  # fmt: skip
+        scales = {a: plane_scale(shape, spacing, PLANE_AXIS[a], pixel_nm) for a in cfg.plane_axes}
         predictor = Predictor(res.module, config=cfg)
-        meta = {"labels": [f"sxtseg segment: membrane mask, p >= {cfg.threshold:g}"]}
+        meta = {"labels": [f"sxtseg segment: membrane mask, p >= {threshold:g}"]}
         common = {"voxel_size": spacing, "origin": reader.origin, "overwrite": overwrite}
         mask_writer = stack.enter_context(
             create_writer(mask_path, shape, np.uint8, metadata=meta, **common)
@@ -244,7 +266,8 @@ def segment_file(
             prob_writer = stack.enter_context(
                 create_writer(prob_path, shape, np.dtype(cfg.prob_dtype), metadata=pmeta, **common)
             )
-        plan = predictor.plan((shape[1], shape[2]))
+        xy = scales["xy"] if "xy" in scales else plane_scale(shape, spacing, 0, pixel_nm)
+        plan = predictor.plan(xy.target if xy is not None else (shape[1], shape[2]))
         step = cfg.batch_size or plan.batch_size
         axes = cfg.plane_axes
         need_scratch = axes != ("xy",) or pp.enabled
@@ -261,16 +284,18 @@ def segment_file(
         pool = stack.enter_context(
             ThreadPoolExecutor(max_workers=min(8, cpu_count()), thread_name_prefix="sxtseg-norm")
         )
-        outputs = _Outputs(mask_writer, prob_writer, threshold=cfg.threshold,
+        outputs = _Outputs(mask_writer, prob_writer, threshold=threshold,
                            prob_dtype=cfg.prob_dtype, scratch_mask=scratch_mask)  # fmt: skip
         total = sum(shape[PLANE_AXIS[a]] for a in axes)
         if axes == ("xy",):
-            run_pipeline(_slabs(reader, step, invert=invert, pool=pool), predictor.predict, outputs,
+            run_pipeline(_slabs(reader, step, invert=invert, pool=pool),
+                         rescaled(predictor.predict, scales["xy"]), outputs,
                          depth=cfg.prefetch, total=total, progress=progress)  # fmt: skip
         else:
             assert tmp is not None
             _multi_axis(reader, predictor, outputs, tmp, axes=axes, step=step, invert=invert,
-                        depth=cfg.prefetch, total=total, progress=progress, pool=pool)  # fmt: skip
+                        depth=cfg.prefetch, total=total, progress=progress, pool=pool,
+                        scales=scales)  # fmt: skip
         if scratch_mask is not None:
             assert spacing is not None
             scratch_mask.flush()
@@ -288,7 +313,7 @@ def segment_file(
             del clean
     seconds = time.perf_counter() - t0
     grid = plan.grid
-    desc = ("full slice" if grid.single else f"{len(grid)} tiles of {grid.tile[0]}x{grid.tile[1]}")
+    desc = "full slice" if grid.single else f"{len(grid)} tiles of {grid.tile[0]}x{grid.tile[1]}"
     return SegmentResult(
         mask_path=mask_path,
         prob_path=prob_path,
@@ -302,13 +327,20 @@ def segment_file(
         foreground_fraction=outputs.foreground / float(np.prod(shape)),
         plan=f"{desc}, batch {plan.batch_size}",
         postprocessed=pp.enabled,
+        threshold=threshold,
+        model_pixel_size_nm=res.pixel_size_nm,
+        zoom=None if xy is None else xy.zoom,
     )
 
 
 def _multi_axis(reader: Any, predictor: Predictor, outputs: _Outputs, tmp: Path, *,
                 axes: tuple[str, ...], step: int, invert: bool, depth: int, total: int,
-                progress: Progress | None, pool: ThreadPoolExecutor | None) -> None:  # fmt: skip
-    """Several plane directions through memory-mapped scratch volumes (see module docs)."""
+                progress: Progress | None, pool: ThreadPoolExecutor | None,
+                scales: dict[str, PlaneScale | None]) -> None:  # fmt: skip
+    """Several plane directions through memory-mapped scratch volumes (see module docs).
+
+    ``scales`` maps each plane direction to its resampling to the model's pixel size.
+    """
     shape = reader.shape
     raw = np.lib.format.open_memmap(tmp / "input.npy", mode="w+", dtype=np.float32, shape=shape)
     acc = np.lib.format.open_memmap(tmp / "sum.npy", mode="w+", dtype=np.float32, shape=shape)
@@ -324,7 +356,7 @@ def _multi_axis(reader: Any, predictor: Predictor, outputs: _Outputs, tmp: Path,
 
     if "xy" in axes:
         run_pipeline(_slabs(reader, step, copy_to=raw, invert=invert, pool=pool),
-                     predictor.predict, add(0),
+                     rescaled(predictor.predict, scales["xy"]), add(0),
                      depth=depth, total=total, progress=progress)  # fmt: skip
     else:
         for _ in _slabs(reader, step, copy_to=raw, invert=invert, normalise=False):
@@ -335,7 +367,7 @@ def _multi_axis(reader: Any, predictor: Predictor, outputs: _Outputs, tmp: Path,
             continue
         axis = PLANE_AXIS[name]
         run_pipeline(_plane_slabs(raw, axis, step, invert=invert, pool=pool),
-                     predictor.predict, add(axis),
+                     rescaled(predictor.predict, scales[name]), add(axis),
                      depth=depth, total=total, progress=progress)  # fmt: skip
     acc.flush()
     n = float(len(axes))

@@ -17,7 +17,9 @@ from torch import nn
 from sxtseg.errors import InputError
 from sxtseg.infer.config import SegmentConfig
 from sxtseg.infer.predict import Predictor
+from sxtseg.infer.rescale import PlaneScale, model_pixel_size, plane_scale, rescaled
 from sxtseg.preprocess import normalize_slices
+from sxtseg.types import Volume, check_spacing
 
 __all__ = [
     "PLANE_AXIS",
@@ -45,9 +47,10 @@ class ResolvedModel:
     Attributes
     ----------
     module : nn.Module
-        Has ``predict_label``.
+        Has ``predict_label`` (and ``predict_proba`` for a DoubleDecoderNet).
     meta : dict
-        Checkpoint metadata (empty for a bare module).
+        Checkpoint metadata (empty for a bare module); inference reads
+        ``trained``, ``normalization``, ``threshold`` and ``pixel_size_nm``.
     source : str
         Where it came from ("default", a folder, or "<module>").
     """
@@ -66,6 +69,23 @@ class ResolvedModel:
         """``meta["normalization"]["invert"]`` (False when absent)."""
         norm = self.meta.get("normalization") or {}
         return bool(norm.get("invert", False)) if isinstance(norm, dict) else False
+
+    @property
+    def threshold(self) -> float | None:
+        """``meta["threshold"]``: the calibrated mask threshold on [0, 1] (None when absent)."""
+        value = self.meta.get("threshold")
+        return None if value is None else float(value)
+
+    @property
+    def pixel_size_nm(self) -> float | None:
+        """``meta["pixel_size_nm"]``: the XY pixel size (nm) the model works at, or None."""
+        value = self.meta.get("pixel_size_nm")
+        if value is None:
+            return None
+        size = float(value)
+        if not (np.isfinite(size) and size > 0):
+            raise InputError(f"model {self.source}: pixel_size_nm must be > 0, got {value!r}")
+        return size
 
 
 def resolve_model(model: Any = "default") -> ResolvedModel:
@@ -102,9 +122,13 @@ def _check_volume(data: Any) -> None:
 
 
 def predict_planes(
-    data: np.ndarray, predictor: Predictor, *, axis: int, invert: bool, batch: int | None = None
-) -> np.ndarray:
+    data: np.ndarray, predictor: Predictor, *, axis: int, invert: bool, batch: int | None = None,
+    scale: PlaneScale | None = None,
+) -> np.ndarray:  # fmt: skip
     """Probabilities of ``data`` (Z, Y, X) from planes stacked along ``axis``.
+
+    ``scale`` (from :func:`sxtseg.infer.rescale.plane_scale`) resamples each
+    normalised plane to the model's pixel size and the probabilities back.
 
     Returns
     -------
@@ -113,11 +137,12 @@ def predict_planes(
     out = np.empty(data.shape, dtype=np.float32)
     n = data.shape[axis]
     step = batch or 8
+    predict = rescaled(predictor.predict, scale)
     for i in range(0, n, step):
         idx: list[Any] = [slice(None)] * 3
         idx[axis] = slice(i, min(n, i + step))
         planes = np.moveaxis(np.asarray(data[tuple(idx)], dtype=np.float32), axis, 0)
-        prob = predictor.predict(normalize_slices(planes, invert=invert))
+        prob = predict(normalize_slices(planes, invert=invert))
         out[tuple(idx)] = np.moveaxis(prob, 0, axis)
     return out
 
@@ -128,26 +153,43 @@ def segment_array(
     *,
     config: SegmentConfig | None = None,
     predictor: Predictor | None = None,
+    voxel_size: Any = None,
 ) -> np.ndarray:
     """Membrane probabilities of a whole volume held in memory.
 
     Parameters
     ----------
-    data : ndarray, shape (Z, Y, X)
-        Tomogram, any real dtype, finite.
-    model : "default", model folder, LoadedModel or nn.Module
-        The network (``predict_label``).
+    data : ndarray or Volume, shape (Z, Y, X)
+        Tomogram, any real dtype, finite. A :class:`~sxtseg.types.Volume`
+        brings its voxel size.
+    model : "default", model folder, LoadedModel, ResolvedModel or nn.Module
+        The network (``predict_proba`` or ``predict_label``).
     config : SegmentConfig, optional
-        Tiling, TTA, axes, device...; ``threshold`` is not applied here.
+        Tiling, TTA, axes, device, rescale...; ``threshold`` is not applied here.
     predictor : Predictor, optional
         Reuse a predictor (its model and config win).
+    voxel_size : float or (z, y, x), optional
+        Voxel size in nm (overrides a Volume's). Needed when the model records
+        a pixel size and ``config.rescale`` is on: each plane is then resampled
+        to the model's pixel size and the probabilities back, as in
+        :func:`sxtseg.infer.segment_file`.
 
     Returns
     -------
     ndarray of float32, shape (Z, Y, X)
-        Probabilities in [0, 1]; threshold with ``>= config.threshold`` for a mask.
+        Probabilities in [0, 1] on the input grid; threshold with
+        ``>= config.threshold_for(model threshold)`` for a mask.
+
+    Raises
+    ------
+    InputError
+        Not 3D, not real, NaN/Inf values, or no voxel size for a model with a pixel size.
     """
     cfg = config or SegmentConfig()
+    if isinstance(data, Volume):
+        voxel_size = data.voxel_size if voxel_size is None else voxel_size
+        data = data.data
+    spacing = None if voxel_size is None else check_spacing(voxel_size)
     _check_volume(data)
     arr = np.asarray(data)
     if arr.dtype.kind not in "biuf":
@@ -157,11 +199,15 @@ def segment_array(
     res = resolve_model(model)
     pred = predictor or Predictor(res.module, config=cfg)
     invert = res.invert if cfg.invert is None else cfg.invert
+    pixel_nm = model_pixel_size(res.pixel_size_nm, spacing, rescale=cfg.rescale,
+                                source="the array")  # fmt: skip
     axes = cfg.plane_axes
+    shape = (int(arr.shape[0]), int(arr.shape[1]), int(arr.shape[2]))
     total = np.zeros(arr.shape, dtype=np.float32)
     for name in axes:
-        total += predict_planes(arr, pred, axis=PLANE_AXIS[name], invert=invert,
-                                batch=cfg.batch_size)  # fmt: skip
+        axis = PLANE_AXIS[name]
+        total += predict_planes(arr, pred, axis=axis, invert=invert, batch=cfg.batch_size,
+                                scale=plane_scale(shape, spacing, axis, pixel_nm))  # fmt: skip
     if len(axes) > 1:
         total /= float(len(axes))
     return total
