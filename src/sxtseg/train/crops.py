@@ -171,8 +171,8 @@ def _cut(array: np.ndarray, window: Window, *, reflect: bool) -> np.ndarray:
     for axis in (0, 1):
         n, a, r = array.shape[axis], window.start[axis], window.size[axis]
         lo, hi = max(0, a), min(n, a + r)
-        if hi <= lo:  # wholly outside (only for tiny slices): take the nearest edge pixel
-            lo, hi = (0, 1) if a < 0 else (n - 1, n)
+        if hi <= lo:  # plan_window's regions always hold the crop's centre or start
+            raise ValueError(f"crop window {window} lies outside a slice of {array.shape}")
         sl.append(slice(lo, hi))
         pads.append((lo - a, a + r - hi))
     region = array[sl[0], sl[1]]
