@@ -102,3 +102,78 @@ def test_otsu_polarity_and_random_forest() -> None:
                                config=ForestConfig(n_estimators=10, sigma_max=4))  # fmt: skip
     assert rf.probabilities.shape == truth[4:].shape
     assert evaluate_masks(rf.mask, truth[4:]).f1 > 0.9
+
+
+def _flat_case(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Truth: planes z = 3 (visible) and z = 9 (flat); prediction: z = 3, 9 and 14."""
+    folder.mkdir(parents=True, exist_ok=True)
+    truth = np.zeros((16, 8, 8), np.uint8)
+    truth[[3, 9]] = 1
+    flat = np.zeros_like(truth)
+    flat[9] = 1
+    pred = np.zeros_like(truth)
+    pred[[3, 9, 14]] = 1
+    return pred, truth, flat
+
+
+def test_cli_uses_flat_beside_truth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pred, truth, flat = _flat_case(tmp_path / "sim")
+    t = _write(tmp_path / "sim" / "membranes.mrc", truth)
+    f = _write(tmp_path / "sim" / "flat.mrc", flat)
+    p = _write(tmp_path / "pred.mrc", pred)
+    assert main(["evaluate", p, t, "--tolerance", "2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ignore"] == f
+    assert out["boundary_precision"] == pytest.approx(2 / 3)
+    assert out["visible_boundary_precision"] == 0.5  # z = 9 ignored, z = 14 a false positive
+    assert out["visible_boundary_recall"] == 1.0
+    assert out["visible_boundary_f1"] == pytest.approx(2 / 3)
+    for key in ("visible_precision", "visible_recall", "visible_f1", "visible_iou"):
+        assert key in out
+    assert main(["evaluate", p, t, "--tolerance", "2", "--no-ignore"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ignore"] is None and "visible_boundary_f1" not in out
+    # an explicit mask: ignore nothing of the truth -> visible scores equal the full ones
+    other = _write(tmp_path / "none.mrc", np.zeros_like(truth))
+    assert main(["evaluate", p, t, "--tolerance", "2", "--ignore", other]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ignore"] == other
+    assert out["visible_boundary_f1"] == out["boundary_f1"]
+    bad = _write(tmp_path / "bad.mrc", np.zeros((4, 8, 8), np.uint8))
+    assert main(["evaluate", p, t, "--ignore", bad]) == 2
+    assert "shape" in capsys.readouterr().err
+
+
+def test_cli_skips_flat_of_another_shape(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pred, truth, _ = _flat_case(tmp_path / "sim")
+    t = _write(tmp_path / "sim" / "membranes.mrc", truth)
+    _write(tmp_path / "sim" / "flat.mrc", np.zeros((4, 8, 8), np.uint8))
+    p = _write(tmp_path / "pred.mrc", pred)
+    assert main(["evaluate", p, t, "--planar"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ignore"] is None and "visible_f1" not in out
+
+
+def test_random_forest_leaves_ignored_pixels_unlabelled(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from sxtseg.evaluate import fit_random_forest
+    from sxtseg.evaluate.baselines import ForestConfig
+
+    rng = np.random.default_rng(2)
+    truth = _shell((6, 32, 32)).astype(bool)
+    images = np.where(truth, 0.2, 1.0) + rng.normal(0, 0.1, truth.shape)
+    cfg = ForestConfig(n_estimators=5, sigma_max=2, max_samples_per_class=50_000)
+    ignore = truth.copy()
+    ignore[:, :16] = False  # half of the membrane stays labelled
+    with caplog.at_level(logging.DEBUG, logger="sxtseg.evaluate.baselines"):
+        fit_random_forest(images, truth, config=cfg)
+        fit_random_forest(images, truth, config=cfg, ignore=ignore)
+    # the cap exceeds every class, so all labelled pixels are drawn: the ignored ones are not
+    trained = [r.getMessage() for r in caplog.records if "trained on" in r.getMessage()]
+    assert trained == [f"random forest trained on {truth.size} pixels",
+                       f"random forest trained on {np.count_nonzero(~ignore)} pixels"]  # fmt: skip
+    with pytest.raises(ValueError, match="both membrane and background"):
+        fit_random_forest(images, truth, config=cfg, ignore=truth)

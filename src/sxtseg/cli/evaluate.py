@@ -6,7 +6,18 @@ thresholded at --threshold (p >= T is foreground), or a mask / label volume
 precision, recall, f1, iou (and boundary_precision, boundary_recall,
 boundary_f1 with --tolerance; detection_* with --instances).
 
-Example: sxtseg evaluate mask.mrc membranes.mrc --tolerance 2
+Visible membranes: when TRUTH's folder holds flat.* (the simulator's flat
+membranes, hidden by the missing wedge) of the same shape, it is the ignore
+mask; --ignore MASK gives another (non-zero = ignored), --no-ignore switches
+it off. The JSON then adds visible_precision, visible_recall, visible_f1,
+visible_iou and (with --tolerance) visible_boundary_precision,
+visible_boundary_recall, visible_boundary_f1 -- the headline number at
+tolerance 2 -- beside the full-truth scores, and "ignore": the mask's path.
+
+Examples:
+  sxtseg evaluate mask.mrc membranes.mrc --tolerance 2
+  sxtseg evaluate prob.mrc sim/membranes.mrc --tolerance 2   # uses sim/flat.mrc
+  sxtseg evaluate prob.mrc membranes.mrc --tolerance 2 --ignore unlabelled.mrc
 """
 
 from pathlib import Path
@@ -36,6 +47,18 @@ def command(
         help="Also match objects at IoU >= --iou (instance volumes, or connected components).",
     ),
     iou: float = typer.Option(0.5, "--iou", min=0.0, max=1.0, help="IoU for an object match."),
+    ignore: Path | None = typer.Option(
+        None, "--ignore",
+        help="Ignore mask (non-zero = truth not scored); adds visible_* scores. "
+        "Default: flat.* beside TRUTH, if any.",
+    ),
+    no_ignore: bool = typer.Option(
+        False, "--no-ignore", help="Do not use flat.* beside TRUTH as the ignore mask."
+    ),
+    planar: bool = typer.Option(
+        False, "--planar",
+        help="Treat axis 0 as independent 2D images (no boundary matching across slices).",
+    ),
     voxel_size: str | None = VOXEL_SIZE,
 ) -> int:
     import json
@@ -47,9 +70,13 @@ def command(
         raise InputError("--threshold must be > 0")
     if iou <= 0:
         raise InputError("--iou must be > 0")
-    config = EvaluateConfig(threshold=threshold, tolerance=tolerance, instances=instances, iou=iou)
+    if ignore is not None and no_ignore:
+        raise InputError("--ignore and --no-ignore exclude each other")
+    config = EvaluateConfig(threshold=threshold, tolerance=tolerance, instances=instances, iou=iou,
+                            planar=planar)  # fmt: skip
     result = evaluate_files(pred, truth, config=config, voxel_size=parse_voxel_size(voxel_size),
-                            per_slice_csv=per_slice)  # fmt: skip
+                            per_slice_csv=per_slice, ignore=ignore,
+                            auto_ignore=not no_ignore)  # fmt: skip
     out = result.to_dict()
     out["pred"], out["truth"] = str(pred), str(truth)
     if per_slice is not None:

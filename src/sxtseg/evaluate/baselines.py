@@ -14,6 +14,10 @@ Both work slice by slice on (Z, Y, X) volumes, like the network.
   trained on the labelled slices. Slices are standardised first with
   :func:`sxtseg.preprocess.normalize_slices`, as for the network. Needs
   scikit-learn.
+
+Both accept an ``ignore`` mask on the labelled slices (the simulator's flat
+membranes): those pixels are left unlabelled (neither membrane nor
+background), so a baseline can be trained on visible labels only.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ def otsu_segment(
     polarity: str = "auto",
     labelled_images: Any = None,
     labelled_masks: Any = None,
+    labelled_ignore: Any = None,
 ) -> ThresholdResult:
     """Segment by one global Otsu threshold.
 
@@ -81,6 +86,8 @@ def otsu_segment(
         own Otsu threshold there), else the minority side of ``data``.
     labelled_images, labelled_masks : array-like, shape (N, Y, X), optional
         Labelled slices used only to choose the polarity.
+    labelled_ignore : array-like, same shape, optional
+        Unlabelled pixels of those slices (non-zero), left out of the F1.
 
     Returns
     -------
@@ -96,8 +103,11 @@ def otsu_segment(
         if labelled_images is not None and labelled_masks is not None:
             imgs = np.asarray(labelled_images, dtype=np.float32)
             truth = truth_mask(labelled_masks)
+            keep = np.ones(truth.shape, dtype=bool)
+            if labelled_ignore is not None:
+                keep = ~_ignore(labelled_ignore, truth.shape)
             tl = float(threshold_otsu(imgs))
-            bright = _f1(imgs > tl, truth) >= _f1(imgs <= tl, truth)
+            bright = _f1((imgs > tl)[keep], truth[keep]) >= _f1((imgs <= tl)[keep], truth[keep])
         else:
             bright = np.count_nonzero(arr > t) <= arr.size / 2
         polarity = "bright" if bright else "dark"
@@ -171,8 +181,20 @@ def _as_stack(a: Any) -> np.ndarray:
     return arr[None] if arr.ndim == 2 else arr
 
 
+def _ignore(ignore: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """An ignore mask as bool (non-zero = unlabelled), stacked like the labels."""
+    arr = _as_stack(np.asarray(ignore) != 0)
+    if arr.shape != tuple(shape):
+        raise ValueError(f"ignore mask {arr.shape} and masks {tuple(shape)} differ in shape")
+    return arr
+
+
 def fit_random_forest(
-    images: Any, masks: Any, *, config: ForestConfig = ForestConfig()
+    images: Any,
+    masks: Any,
+    *,
+    config: ForestConfig = ForestConfig(),
+    ignore: Any = None,
 ) -> ForestModel:
     """Train the random-forest pixel classifier on labelled slices.
 
@@ -183,6 +205,9 @@ def fit_random_forest(
     masks : array-like, same shape
         Their membrane masks (non-zero = membrane).
     config : ForestConfig
+    ignore : array-like, same shape, optional
+        Unlabelled pixels (non-zero), e.g. flat membranes: drawn as neither
+        membrane nor background.
 
     Returns
     -------
@@ -200,10 +225,11 @@ def fit_random_forest(
     truth = _as_stack(truth_mask(masks))
     if imgs.shape != truth.shape:
         raise ValueError(f"images {imgs.shape} and masks {truth.shape} differ in shape")
+    labelled = np.ones(truth.shape, dtype=bool) if ignore is None else ~_ignore(ignore, truth.shape)
     rng = np.random.default_rng(config.seed)
     # sparse "scribbles": 1 = background, 2 = membrane, 0 = not used for training
     sparse = np.zeros(truth.shape, dtype=np.uint8)
-    for cls, sel in ((1, ~truth), (2, truth)):
+    for cls, sel in ((1, ~truth & labelled), (2, truth & labelled)):
         idx = np.flatnonzero(sel)
         if idx.size == 0:
             raise ValueError("the labelled slices need both membrane and background pixels")
@@ -253,6 +279,12 @@ def random_forest_segment(
     data: Any,
     *,
     config: ForestConfig = ForestConfig(),
+    ignore: Any = None,
 ) -> RandomForestResult:
-    """Train on labelled slices, then segment ``data`` (see :func:`fit_random_forest`)."""
-    return predict_random_forest(fit_random_forest(images, masks, config=config), data)
+    """Train on labelled slices, then segment ``data`` (see :func:`fit_random_forest`).
+
+    ``ignore`` (same shape as ``masks``, non-zero = unlabelled) leaves pixels
+    out of the training labels.
+    """
+    model = fit_random_forest(images, masks, config=config, ignore=ignore)
+    return predict_random_forest(model, data)

@@ -21,9 +21,13 @@ class EvaluateConfig:
         Also match objects (instance volumes, or connected components of masks).
     iou : float
         IoU a predicted object needs to match a true one.
+    planar : bool
+        Treat axis 0 of an (N, H, W) array as N independent 2D images (no
+        boundary matching across slices), e.g. a batch of crops.
     """
 
     threshold: float = 0.9
     tolerance: float | None = None
     instances: bool = False
     iou: float = 0.5
+    planar: bool = False

@@ -1,4 +1,9 @@
-"""Score a prediction file against a ground-truth file (reads with :mod:`sxtseg.io`)."""
+"""Score a prediction file against a ground-truth file (reads with :mod:`sxtseg.io`).
+
+A ``flat.*`` file beside the truth (the simulator's flat membranes, hidden by
+the missing wedge) is used as the ignore mask unless told otherwise
+(:func:`find_ignore`); the scores then include ``visible_*`` keys.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +29,9 @@ from sxtseg.evaluate.metrics import (
     per_slice_scores,
     truth_mask,
 )
+from sxtseg.evaluate.visible import ignore_mask, visible_counts
 
-__all__ = ["Evaluation", "evaluate_arrays", "evaluate_files", "write_rows_csv"]
+__all__ = ["Evaluation", "evaluate_arrays", "evaluate_files", "find_ignore", "write_rows_csv"]
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,8 @@ class Evaluation:
         (Z, Y, X).
     voxel_size : tuple of 3 floats or None
         (z, y, x) nm used for anisotropic boundary distances.
+    ignore : str or None
+        Path of the ignore mask used (``"array"`` for one given as an array), or None.
     """
 
     scores: Scores
@@ -53,12 +61,14 @@ class Evaluation:
     per_slice: list[dict[str, Any]] | None
     shape: tuple[int, ...]
     voxel_size: tuple[float, float, float] | None
+    ignore: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """One flat JSON-ready dict."""
         out: dict[str, Any] = self.scores.to_dict()
         out["shape"] = list(self.shape)
         out["voxel_size"] = None if self.voxel_size is None else list(self.voxel_size)
+        out["ignore"] = self.ignore
         if self.detection is not None:
             out.update(self.detection.to_dict())
         return out
@@ -71,6 +81,7 @@ def evaluate_arrays(
     config: EvaluateConfig = EvaluateConfig(),
     spacing: Any = None,
     per_slice: bool = False,
+    ignore: Any = None,
 ) -> Evaluation:
     """Score arrays; see :func:`sxtseg.evaluate.evaluate_masks` for the rules.
 
@@ -83,6 +94,12 @@ def evaluate_arrays(
         Voxel size (z, y, x) in nm for anisotropic boundary distances.
     per_slice : bool
         Also score each Z slice.
+    ignore : array-like, same shape, optional
+        Truth voxels not scored (non-zero = ignored); adds the ``visible_*`` scores.
+
+    Returns
+    -------
+    Evaluation
     """
     pred = np.asarray(pred)
     truth = np.asarray(truth)
@@ -91,22 +108,49 @@ def evaluate_arrays(
     pm = binarize_prediction(pred, threshold=config.threshold)
     tm = truth_mask(truth)
     counts = Counts.of(pm.mask, tm)
-    bc = None
+    bc = vc = None
     extra: dict[str, Any] = {}
+    imask = None if ignore is None else ignore_mask(ignore, tm.shape)
+    if imask is not None:
+        vc = visible_counts(pm.mask, tm, imask, tolerance=config.tolerance, spacing=spacing,
+                            planar=config.planar)  # fmt: skip
+        extra.update({**vc.scores(), **vc.totals()})
     if config.tolerance is not None:
-        bc = boundary_counts(pm.mask, tm, tolerance=config.tolerance, spacing=spacing)
-        extra = {"tolerance": float(config.tolerance), **bc.scores()}
+        bc = boundary_counts(pm.mask, tm, tolerance=config.tolerance, spacing=spacing,
+                             ignore=imask, planar=config.planar)  # fmt: skip
+        extra.update({"tolerance": float(config.tolerance), **bc.scores()})
     scores = Scores(**counts.scores(), tp=counts.tp, fp=counts.fp, fn=counts.fn, tn=counts.tn,
                     threshold=float(config.threshold), kind=pm.kind, **extra)  # fmt: skip
     detection = None
     if config.instances:
         pred_objects = pred if pm.kind == "labels" else pm.mask
         detection = match_instances(pred_objects, truth, iou=config.iou)
-    rows = per_slice_scores(pm.mask, tm, boundary=bc) if per_slice else None
+    rows = per_slice_scores(pm.mask, tm, boundary=bc, visible=vc) if per_slice else None
     from sxtseg.types import check_spacing
 
     vs = None if spacing is None else check_spacing(spacing)
-    return Evaluation(scores, detection, rows, tuple(int(s) for s in pred.shape), vs)
+    return Evaluation(scores, detection, rows, tuple(int(s) for s in pred.shape), vs,
+                      None if imask is None else "array")  # fmt: skip
+
+
+def find_ignore(truth_path: str | Path) -> Path | None:
+    """The ``flat.*`` file beside a truth file (the simulator's flat membranes), if any.
+
+    Parameters
+    ----------
+    truth_path : str or Path
+
+    Returns
+    -------
+    Path or None
+        ``flat.mrc`` is preferred when several ``flat.*`` exist; the truth
+        file itself is never returned.
+    """
+    truth_path = Path(truth_path)
+    found = [p for p in sorted(truth_path.parent.glob("flat.*"))
+             if p.resolve() != truth_path.resolve()]  # fmt: skip
+    found.sort(key=lambda p: p.suffix.lower() != ".mrc")
+    return found[0] if found else None
 
 
 def evaluate_files(
@@ -116,6 +160,8 @@ def evaluate_files(
     config: EvaluateConfig = EvaluateConfig(),
     voxel_size: Any = None,
     per_slice_csv: str | Path | None = None,
+    ignore: str | Path | None = None,
+    auto_ignore: bool = True,
 ) -> Evaluation:
     """Read two volumes and score the first against the second.
 
@@ -129,6 +175,16 @@ def evaluate_files(
         otherwise the truth's header, then the prediction's, is used).
     per_slice_csv : str or Path, optional
         Write one row per Z slice to this CSV file (atomically).
+    ignore : str or Path, optional
+        An ignore mask file (non-zero = truth not scored); adds the ``visible_*`` scores.
+    auto_ignore : bool
+        Without ``ignore``: use a ``flat.*`` file beside the truth when it has
+        the truth's shape (:func:`find_ignore`).
+
+    Returns
+    -------
+    Evaluation
+        ``ignore`` holds the path of the ignore mask used.
     """
     from sxtseg.io import read_volume
     from sxtseg.types import check_spacing
@@ -148,11 +204,40 @@ def evaluate_files(
         ):
             log.warning("voxel sizes differ: prediction %s nm, truth %s nm; using the truth's",
                         pred.voxel_size, truth.voxel_size)  # fmt: skip
+    ignore_path, ignore_data = _read_ignore(truth_path, truth.shape, ignore, auto_ignore)
     result = evaluate_arrays(np.asarray(pred.data), np.asarray(truth.data), config=config,
-                             spacing=spacing, per_slice=per_slice_csv is not None)  # fmt: skip
+                             spacing=spacing, per_slice=per_slice_csv is not None,
+                             ignore=ignore_data)  # fmt: skip
+    result = replace(result, ignore=None if ignore_path is None else str(ignore_path))
     if per_slice_csv is not None and result.per_slice is not None:
         write_rows_csv(per_slice_csv, result.per_slice)
     return result
+
+
+def _read_ignore(
+    truth_path: str | Path, shape: tuple[int, ...], ignore: str | Path | None, auto: bool
+) -> tuple[Path | None, np.ndarray | None]:
+    """The ignore mask file to use and its data (None, None when there is none)."""
+    from sxtseg.io import read_volume
+
+    if ignore is not None:
+        vol = read_volume(ignore)
+        if vol.shape != tuple(shape):
+            raise InputError(f"ignore mask {ignore} has shape {vol.shape}, truth has {shape}")
+        return Path(ignore), np.asarray(vol.data)
+    path = find_ignore(truth_path) if auto else None
+    if path is None:
+        return None, None
+    try:
+        vol = read_volume(path)
+    except Exception as exc:  # an unreadable neighbour is skipped, not fatal
+        log.warning("not using %s as the ignore mask: %s", path, exc)
+        return None, None
+    if vol.shape != tuple(shape):
+        log.warning("not using %s as the ignore mask: shape %s, truth %s", path, vol.shape, shape)
+        return None, None
+    log.info("ignore mask (flat membranes): %s", path)
+    return path, np.asarray(vol.data)
 
 
 def write_rows_csv(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:

@@ -190,6 +190,15 @@ class Scores:
         Boundary tolerance in voxels; ``None`` when no boundary scores were computed.
     boundary_precision, boundary_recall, boundary_f1 : float or None
         Boundary scores at ``tolerance`` (see :mod:`sxtseg.evaluate.boundary`).
+    visible_precision, visible_recall, visible_f1, visible_iou : float or None
+        Voxel-wise scores on visible truth (with an ignore mask; see
+        :mod:`sxtseg.evaluate.visible`).
+    visible_tp, visible_fp, visible_fn, visible_excluded : int or None
+        Their voxel counts (``visible_excluded``: predicted voxels near
+        ignored truth only, not scored).
+    visible_boundary_precision, visible_boundary_recall, visible_boundary_f1 : float or None
+        Boundary scores on visible truth (with an ignore mask and a
+        tolerance); ``visible_boundary_f1`` at tolerance 2 is the headline number.
     """
 
     accuracy: float
@@ -207,12 +216,27 @@ class Scores:
     boundary_precision: float | None = None
     boundary_recall: float | None = None
     boundary_f1: float | None = None
+    visible_precision: float | None = None
+    visible_recall: float | None = None
+    visible_f1: float | None = None
+    visible_iou: float | None = None
+    visible_tp: int | None = None
+    visible_fp: int | None = None
+    visible_fn: int | None = None
+    visible_excluded: int | None = None
+    visible_boundary_precision: float | None = None
+    visible_boundary_recall: float | None = None
+    visible_boundary_f1: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict; boundary keys only when a tolerance was given."""
+        """A JSON-ready dict; boundary keys only with a tolerance, visible keys only with an
+        ignore mask."""
         out = asdict(self)
         if self.tolerance is None:
             for key in ("tolerance", "boundary_precision", "boundary_recall", "boundary_f1"):
+                out.pop(key)
+        for key in [k for k in out if k.startswith("visible_")]:
+            if out[key] is None:
                 out.pop(key)
         return out
 
@@ -231,6 +255,8 @@ def evaluate_masks(
     threshold: float = DEFAULT_THRESHOLD,
     tolerance: float | None = None,
     spacing: Any = None,
+    ignore: Any = None,
+    planar: bool = False,
 ) -> Scores:
     """Score a prediction against a ground-truth mask.
 
@@ -249,6 +275,13 @@ def evaluate_masks(
         Voxel size (z, y, x) in nm. Only its ratios matter: distances are
         measured in units of the smallest voxel edge, so ``tolerance`` stays
         in voxels. ``None`` = isotropic.
+    ignore : array-like, same shape, optional
+        Truth voxels not scored (non-zero = ignored; simulator truth:
+        ``flat.mrc``). Adds the ``visible_*`` scores beside the full-truth
+        ones (:mod:`sxtseg.evaluate.visible`, :mod:`sxtseg.evaluate.boundary`).
+    planar : bool
+        Treat axis 0 of an (N, H, W) array as N independent 2D images (no
+        matching across slices), e.g. a batch of crops.
 
     Returns
     -------
@@ -260,15 +293,23 @@ def evaluate_masks(
         On a shape mismatch or unreadable values.
     """
     from sxtseg.evaluate.boundary import boundary_counts
+    from sxtseg.evaluate.visible import ignore_mask, visible_counts
 
     pmask = binarize_prediction(pred, threshold=threshold)
     tmask = truth_mask(truth)
     _check_shapes(pmask.mask, tmask)
     counts = Counts.of(pmask.mask, tmask)
     extra: dict[str, Any] = {}
+    imask = None if ignore is None else ignore_mask(ignore, tmask.shape)
+    if imask is not None:
+        v = visible_counts(pmask.mask, tmask, imask, tolerance=tolerance, spacing=spacing,
+                           planar=planar)  # fmt: skip
+        extra.update(v.scores())
+        extra.update(v.totals())
     if tolerance is not None:
-        b = boundary_counts(pmask.mask, tmask, tolerance=tolerance, spacing=spacing)
-        extra = {"tolerance": float(tolerance), **b.scores()}
+        b = boundary_counts(pmask.mask, tmask, tolerance=tolerance, spacing=spacing,
+                            ignore=imask, planar=planar)  # fmt: skip
+        extra.update({"tolerance": float(tolerance), **b.scores()})
     return Scores(
         **counts.scores(),
         tp=counts.tp,
@@ -286,6 +327,7 @@ def per_slice_scores(
     truth: np.ndarray,
     *,
     boundary: Any = None,
+    visible: Any = None,
 ) -> list[dict[str, Any]]:
     """Scores of each Z slice, one dict per slice.
 
@@ -296,11 +338,15 @@ def per_slice_scores(
     boundary : BoundaryCounts, optional
         From :func:`sxtseg.evaluate.boundary.boundary_counts` on the same masks;
         adds the boundary scores of each slice.
+    visible : VisibleCounts, optional
+        From :func:`sxtseg.evaluate.visible.visible_counts` on the same masks;
+        adds the visible voxel scores of each slice.
 
     Returns
     -------
     list of dict
-        Keys ``z, tp, fp, fn, tn, accuracy, precision, recall, f1, iou`` (+ ``boundary_*``).
+        Keys ``z, tp, fp, fn, tn, accuracy, precision, recall, f1, iou``
+        (+ ``boundary_*``, ``visible_*``).
     """
     pred = np.asarray(pred, dtype=bool)
     truth = np.asarray(truth, dtype=bool)
@@ -321,6 +367,8 @@ def per_slice_scores(
             tn=int(flat_p.shape[1] - npred[z] - ntrue[z] + tp[z]),
         )
         row: dict[str, Any] = {"z": z, **asdict(c), **c.scores()}
+        if visible is not None:
+            row.update(visible.slice_scores(z))
         if boundary is not None:
             row.update(boundary.slice_scores(z))
         rows.append(row)
