@@ -19,6 +19,7 @@ import typer
 
 from sxtseg import __version__
 from sxtseg.cli import (
+    batch,
     convert,
     demo,
     evaluate,
@@ -70,8 +71,8 @@ def _root(
     logging.captureWarnings(True)
 
 
-for _module in (simulate, presets, train, segment, surfaces, measure, evaluate, run, demo, info,
-                convert):  # fmt: skip
+for _module in (simulate, presets, train, segment, surfaces, measure, evaluate, run, batch, demo,
+                info, convert):  # fmt: skip
     app.command(_module.NAME, help=_module.__doc__)(_module.command)
 # Options taking several space-separated values (``--labeled A B``), per command.
 _MULTI_VALUE_OPTIONS = {train.NAME: train.MULTI_VALUE_OPTIONS}
