@@ -3,7 +3,10 @@
 Each stage is a function of files (its inputs in ``out_dir``), so a batch
 runner (Dask, SLURM) can schedule tomograms independently. A stage records a
 fingerprint of its settings and inputs in ``summary.json``; a rerun skips a
-stage whose fingerprint matches and whose outputs exist.
+stage whose fingerprint matches and whose outputs exist. The segment stage's
+fingerprint includes the model's weights (their SHA-256), its pixel size and
+the mask threshold actually used, so a retrained model or a new calibrated
+threshold runs the stage again.
 
 Outputs in ``out_dir``::
 
@@ -38,7 +41,7 @@ from sxtseg.mesh.config import MeshConfig
 from sxtseg.morphometry.config import MeasureConfig, ObjectsConfig
 from sxtseg.postprocess.config import PostprocessConfig
 
-__all__ = ["STAGES", "RunConfig", "RunResult", "run_config_from", "run_pipeline"]
+__all__ = ["STAGES", "RunConfig", "RunResult", "model_identity", "run_config_from", "run_pipeline"]
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +114,7 @@ def run_config_from(
     axes: str | None = None,
     batch_size: int | None = None,
     tile: int | None = None,
+    rescale: bool | None = None,
     min_volume: float | None = None,
     border: float | None = None,
     cell_mask: bool | None = None,
@@ -141,7 +145,7 @@ def run_config_from(
     )  # fmt: skip
     seg = from_mapping(
         SegmentConfig, doc.get("segment"), threshold=threshold, device=device, tta=tta,
-        axes=axes, batch_size=batch_size, tile=tile,
+        axes=axes, batch_size=batch_size, tile=tile, rescale=rescale,
     )  # fmt: skip
     return RunConfig(
         model=model,
@@ -171,6 +175,40 @@ def _fingerprint(settings: Any, inputs: list[Path]) -> str:
         default=str,
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def model_identity(model: str | Path) -> dict[str, Any]:
+    """What identifies a model folder's output: weights hash, head, pixel size, threshold.
+
+    Reads ``config.json`` only (the weights' SHA-256 recorded there; the
+    safetensors file is hashed when the record is missing). No torch.
+
+    Returns
+    -------
+    dict
+        ``weights_sha256``, ``label_output`` (None if not recorded),
+        ``pixel_size_nm`` (None for old folders) and ``threshold`` (the
+        calibrated one; None when absent, i.e. 0.9).
+
+    Raises
+    ------
+    InputError
+        Not a model folder.
+    """
+    from sxtseg.io.checkpoint import read_model_folder, sha256_file
+
+    if isinstance(model, str) and model == "default":
+        folder = Path(__file__).resolve().parent / "weights" / "default"
+    else:
+        folder = Path(model)
+    weights, doc = read_model_folder(folder, verify=False)
+    meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else {}
+    return {
+        "weights_sha256": doc.get("weights_sha256") or sha256_file(weights),
+        "label_output": doc["model"].get("label_output"),
+        "pixel_size_nm": meta.get("pixel_size_nm"),
+        "threshold": meta.get("threshold"),
+    }
 
 
 def _versions() -> dict[str, str]:
@@ -255,12 +293,16 @@ def run_pipeline(
         "preview_slices": "preview_slices.png",
     }
     paths = {k: out / v for k, v in names.items()}
+    identity = model_identity(cfg.model)
+    threshold = cfg.segment.threshold_for(identity["threshold"])
     summary_path = out / "summary.json"
     previous = {} if force else _load_summary(summary_path).get("stages", {})
     summary: dict[str, Any] = {
         "input": str(src.resolve()),
         "shape": list(shape),
         "voxel_size_nm": list(spacing),
+        "threshold": threshold,
+        "model": {"source": cfg.model, **identity},
         "settings": to_dict(cfg),
         "versions": _versions(),
         "outputs": names,
@@ -310,7 +352,9 @@ def run_pipeline(
         return {
             "device": res.device, "model": res.model_source, "model_trained": res.model_trained,
             "plan": res.plan, "slices_per_second": round(res.slices_per_second, 3),
-            "foreground_fraction": res.foreground_fraction,
+            "foreground_fraction": res.foreground_fraction, "threshold": res.threshold,
+            "model_pixel_size_nm": res.model_pixel_size_nm,
+            "zoom": None if res.zoom is None else list(res.zoom),
         }  # fmt: skip
 
     def do_objects() -> dict[str, Any]:
@@ -352,9 +396,13 @@ def run_pipeline(
         os.replace(tmp, paths["preview_slices"])
         return {}
 
-    stage("segment", {"model": cfg.model, "segment": to_dict(cfg.segment),
-                      "postprocess": to_dict(cfg.postprocess), "voxel_size": vs, "ext": ext},
-          [src], [paths["mask"], paths["probabilities"]], do_segment)  # fmt: skip
+    seg_settings = {
+        "model": cfg.model, "weights_sha256": identity["weights_sha256"],
+        "model_pixel_size_nm": identity["pixel_size_nm"], "threshold": threshold,
+        "segment": to_dict(cfg.segment), "postprocess": to_dict(cfg.postprocess),
+        "voxel_size": vs, "ext": ext,
+    }  # fmt: skip
+    stage("segment", seg_settings, [src], [paths["mask"], paths["probabilities"]], do_segment)
     stage("objects", to_dict(cfg.objects), [paths["mask"]], [paths["instances"]], do_objects)
     stage("surfaces", {"mesh": to_dict(cfg.mesh), "formats": list(cfg.formats)},
           [paths["instances"]], [paths["surfaces"]], do_surfaces)  # fmt: skip

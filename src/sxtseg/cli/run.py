@@ -21,12 +21,19 @@ def command(
     input: Path = typer.Argument(..., help="Tomogram (.mrc .rec .st .ali .tif .zarr .h5)."),
     output: Path = typer.Option(..., "-o", "--output", help="Output folder."),
     model: str = typer.Option("default", "--model", "-m", help="'default' or a model folder."),
-    threshold: float | None = typer.Option(None, "--threshold", "-t", help="Mask threshold."),
+    threshold: float | None = typer.Option(
+        None, "--threshold", "-t", help="Mask threshold (default: the model's, else 0.9)."
+    ),
     device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda[:N]."),
     tta: bool | None = typer.Option(None, "--tta/--no-tta", help="8-fold test-time augmentation."),
     axes: str | None = typer.Option(None, "--axes", help="xy, xz, yz or all."),
     batch_size: int | None = typer.Option(None, "--batch-size", "-b", help="Slices per pass."),
     tile: int | None = typer.Option(None, "--tile", help="Tile edge in px."),
+    rescale: bool | None = typer.Option(
+        None,
+        "--rescale/--no-rescale",
+        help="Resample slices to the model's pixel size and back (default: on).",
+    ),
     min_volume: float | None = typer.Option(
         None, "--min-volume", help="Drop mask components under this volume in nm^3 (default 2e5)."
     ),
@@ -50,7 +57,7 @@ def command(
 
     cfg = run_config_from(
         config, model=model, threshold=threshold, device=device, tta=tta, axes=axes,
-        batch_size=batch_size, tile=tile, min_volume=min_volume, border=border,
+        batch_size=batch_size, tile=tile, rescale=rescale, min_volume=min_volume, border=border,
         cell_mask=cell_mask, formats=formats, out_format=out_format, previews=previews,
     )  # fmt: skip
     with StageBar() as bar:
