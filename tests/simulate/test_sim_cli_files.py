@@ -22,9 +22,11 @@ def _bytes(path):
 FILES = [
     "tomogram.mrc",
     "membranes.mrc",
+    "flat.mrc",
     "instances.mrc",
     "objects.csv",
     "tilt_angles.tlt",
+    "simulation.json",
     "preview_xy.png",
     "preview_xz.png",
 ]
@@ -64,7 +66,7 @@ def test_same_seed_identical_files_other_seed_differs(tmp_path):
     )
     for sim, name in ((a, "a"), (b, "b"), (c, "c")):
         write_simulation(sim, tmp_path / name, previews=False)
-    for f in ("tomogram.mrc", "membranes.mrc", "instances.mrc", "objects.csv"):
+    for f in ("tomogram.mrc", "membranes.mrc", "flat.mrc", "instances.mrc", "objects.csv"):
         assert _bytes(tmp_path / "a" / f) == _bytes(tmp_path / "b" / f), f
     assert _bytes(tmp_path / "a" / "tomogram.mrc") != _bytes(tmp_path / "c" / "tomogram.mrc")
     assert a.tomogram.voxel_size == (13.0, 13.0, 13.0)

@@ -1,8 +1,11 @@
 """Simulate cryo-SXT tomograms with exact ground truth (membranes, instances, objects).
 
-Writes OUT_DIR/tomogram.mrc (absorption in 1/um, dense = high), membranes.mrc,
-instances.mrc, objects.csv, tilt_angles.tlt, preview_xy.png, preview_xz.png; with
---count K, K such folders OUT_DIR/000 ... reproducibly from one seed.
+Writes OUT_DIR/tomogram.mrc (absorption in 1/um, dense = high), membranes.mrc
+(all membranes), flat.mrc (membranes hidden by the missing wedge), instances.mrc,
+objects.csv, tilt_angles.tlt, simulation.json, preview_xy.png, preview_xz.png; with
+--count K, K such folders OUT_DIR/000 ... reproducibly from one seed. --randomize
+draws the instrument of every tomogram from its seed (voxel size, anisotropy,
+tilt range, zone plate, dose, extra ice, jitter, contrast, 8-bit export).
 
 Example: sxtseg simulate out --profile bessy-u41 --shape 64,256,256 --seed 1
 """
@@ -19,7 +22,9 @@ NAME = "simulate"
 def command(
     out_dir: Path = typer.Argument(..., help="Output folder."),
     profile: str = typer.Option(
-        "bessy-u41", "--profile", help="bessy-u41, alba-mistral, diamond-b24 or a YAML file."
+        "bessy-u41",
+        "--profile",
+        help="bessy-u41, alba-mistral, diamond-b24, lab-25nm or a YAML file.",
     ),
     shape: str = typer.Option(
         "64,256,256", "--shape", help="Z,Y,X voxels (Z = beam, Y = tilt axis)."
@@ -30,6 +35,11 @@ def command(
         None,
         "--recipe",
         help="periphery, perinuclear or yeast (default: periphery; cycles with --count).",
+    ),
+    randomize: bool = typer.Option(
+        False,
+        "--randomize",
+        help="Draw a random instrument per tomogram from the seed (settings in simulation.json).",
     ),
     phantom: bool = typer.Option(
         False, "--phantom", help="Also write phantom.mrc (true absorption)."
@@ -56,12 +66,14 @@ def command(
                 bar.set_postfix_str(stage, refresh=False)
                 bar.update(max(0, round(100 * frac) - bar.n))
 
-            result = sim.simulate(prof, shape=zyx, seed=seed, recipe=recipe, progress=report)
+            result = sim.simulate(
+                prof, shape=zyx, seed=seed, recipe=recipe, randomize=randomize, progress=report
+            )
         sim.write_simulation(result, out_dir, overwrite=overwrite, phantom=phantom)
         secs = sum(result.timings.values())
-        typer.echo(
-            f"wrote {out_dir} ({zyx[0]}x{zyx[1]}x{zyx[2]} at {prof.voxel_size_nm} nm, {secs:.1f} s)"
-        )
+        vz, vy, vx = result.tomogram.voxel_size or (0.0, 0.0, 0.0)
+        size = f"{vz:g} nm" if vz == vy == vx else f"{vz:g} x {vy:g} x {vx:g} nm (z,y,x)"
+        typer.echo(f"wrote {out_dir} ({zyx[0]}x{zyx[1]}x{zyx[2]} at {size}, {secs:.1f} s)")
         return 0
     with tqdm(total=count, desc="simulate", unit="tomo") as bar:
         sim.simulate_dataset(
@@ -71,6 +83,7 @@ def command(
             seed=seed,
             count=count,
             recipe=recipe,
+            randomize=randomize,
             overwrite=overwrite,
             phantom=phantom,
             progress=bar.update,

@@ -76,9 +76,15 @@ class CompartmentContrast:
     material: str
     phi_range: tuple[float, float]
 
-    def draw(self, rng: np.random.Generator, energy_ev: float) -> float:
-        """A LAC (µm⁻¹) for one object, drawn uniformly in the φ range."""
+    def draw(self, rng: np.random.Generator, energy_ev: float, *, scale: float = 1.0) -> float:
+        """A LAC (µm⁻¹) for one object, drawn uniformly in the φ range.
+
+        ``scale`` multiplies the drawn φ (capped at 0.95): a denser or more dilute
+        sample than the measured ranges' middle.
+        """
         phi = float(rng.uniform(*self.phi_range))
+        if scale != 1.0:
+            phi = min(phi * float(scale), 0.95)
         return mixture_lac({self.material: phi}, energy_ev)
 
 

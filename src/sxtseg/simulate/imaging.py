@@ -3,7 +3,8 @@
 :func:`acquire`: tilt series about Y over the profile's range and step; zone-plate
 blur growing with the distance from the focal plane (depth layers, see
 :mod:`sxtseg.simulate.forward`); residual alignment jitter; Beer–Lambert
-transmission ``I = I0·exp(−∫µ dl)`` with Poisson counts at the profile's dose I0;
+transmission ``I = I0·exp(−∫µ dl)`` with Poisson counts at the profile's dose I0
+(rays also cross the profile's ``extra_ice_nm / cos θ`` of ice outside the box);
 ``−log(I/I0)``. :func:`reconstruct`: SIRT with the unblurred projector, as IMOD
 would, over exactly the recorded angles (the missing wedge stays missing).
 """
@@ -17,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy import ndimage
 
+from sxtseg.simulate.contrast import lac as material_lac
 from sxtseg.simulate.forward import (
     TiltGeometry,
     blurred_projections,
@@ -93,8 +95,18 @@ def acquire(
             p[a] = ndimage.shift(p[a], shifts[a], order=1, mode="nearest")
     if noise:
         i0 = profile.dose_photons
-        counts = rng.poisson(i0 * np.exp(-p.astype(np.float64)))
-        p = (-np.log(np.maximum(counts, 0.5) / i0)).astype(np.float32)
+        line = p.astype(np.float64)
+        ice = None
+        if profile.extra_ice_nm > 0:
+            # ice outside the box: path extra_ice/cos(theta), known mean removed after -log
+            path_um = profile.extra_ice_nm / 1000.0 / np.cos(np.radians(angles))
+            ice = (material_lac("ice", profile.energy_ev) * path_um)[:, None, None]
+            line = line + ice
+        counts = rng.poisson(i0 * np.exp(-line))
+        neglog = -np.log(np.maximum(counts, 0.5) / i0)
+        if ice is not None:
+            neglog -= ice
+        p = neglog.astype(np.float32)
     matrix = proj.layers[0]
     for layer in proj.layers[1:]:
         matrix = matrix + layer

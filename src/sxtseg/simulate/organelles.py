@@ -31,6 +31,7 @@ class OrganelleMixin:
     v: float
     d_cell: np.ndarray
     z_bot: float
+    top_lo: float
     # helpers provided by the painter
     u: Callable[[tuple[float, float]], float]
     contrast: Callable[[str], float]
@@ -87,7 +88,7 @@ class OrganelleMixin:
                     c_ax = axes[0]
                 else:  # equator of the nucleus in the box
                     zc = self.u((0.3, 0.7)) * ez
-                    c_ax = min(axes[0], zc - self.z_bot - 60.0)
+                    c_ax = min(axes[0], zc - self.z_bot - 60.0, self.top_lo - zc - 60.0)
                 r_dir = 1.0 / math.hypot(math.sin(ang) / axes[1], math.cos(ang) / axes[2])
                 h = min(abs(zc - 0.5 * ez) / c_ax, 0.99)  # cross-section at mid-depth
                 dist = r_dir * math.sqrt(1.0 - h * h) + self.u((-0.35, 0.35)) * 0.5 * min(ey, ex)

@@ -9,6 +9,9 @@ by partial volume:
   the voxel's extent along the normal, ``[d − v/2, d + v/2]``, with the layer
   ``[d₀ − t/2, d₀ + t/2]``, divided by v;
 - membrane truth: voxels whose centre lies within ``truth_nm`` (15 nm) of a surface;
+  a truth voxel is *flat* where the surface normal there (the gradient of d)
+  lies within 45° of Z, the beam at 0° tilt (|n_z| ≥ cos 45°), and *visible*
+  otherwise; a voxel marked by several surfaces is visible if any of them is;
 - instances: voxel centres inside (d < 0).
 """
 
@@ -22,10 +25,13 @@ import numpy as np
 
 from sxtseg.simulate.shapes import Shape, Tube
 
-__all__ = ["Canvas", "Grid", "LocalField", "layer_fraction", "local_sdf"]
+__all__ = ["Canvas", "Grid", "LocalField", "layer_fraction", "local_sdf", "visible_band"]
 
 #: Membrane truth half-width: voxel centres within this distance (nm) of a membrane surface.
 TRUTH_NM = 15.0
+
+#: A membrane is flat (hidden by the missing wedge) where |n_z| >= this (cos 45°).
+FLAT_COS = math.cos(math.radians(45.0))
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,55 @@ def local_sdf(shape: Shape, grid: Grid, *, margin: float) -> LocalField | None:
     return LocalField(win, d)
 
 
+def visible_band(d: np.ndarray, band: np.ndarray, *, voxel: float) -> np.ndarray:
+    """Which voxels of ``band`` lie on a *visible* (not flat) part of the surface.
+
+    The surface normal is the gradient of the signed distance ``d``, by central
+    differences (one-sided at the window border or next to a non-finite value,
+    e.g. +inf far from every segment of a tube), computed only at the voxels of
+    ``band``. A voxel is flat where ``|n_z| >= cos 45°``; where the gradient
+    vanishes (no defined normal) it counts as visible.
+
+    Parameters
+    ----------
+    d : ndarray float, shape (z, y, x)
+        Signed distance in nm on a window of an isotropic grid.
+    band : ndarray bool, same shape
+        Voxels to classify (the truth band of the surface).
+    voxel : float
+        Voxel size in nm.
+
+    Returns
+    -------
+    ndarray bool, same shape
+        True at voxels of ``band`` whose normal is more than 45° from Z.
+    """
+    out = np.zeros(d.shape, dtype=bool)
+    lin = np.flatnonzero(band)
+    if lin.size == 0:
+        return out
+    flat_d = d.reshape(-1)
+    d0 = flat_d[lin].astype(np.float64)
+    idx = np.unravel_index(lin, d.shape)
+    strides = np.cumprod((1, *d.shape[:0:-1]))[::-1]  # elements per step along z, y, x
+    grad = []
+    for ax in range(3):
+        i = idx[ax]
+        up = i < d.shape[ax] - 1
+        dn = i > 0
+        dp = np.where(up, flat_d[np.where(up, lin + strides[ax], lin)], np.nan).astype(np.float64)
+        dm = np.where(dn, flat_d[np.where(dn, lin - strides[ax], lin)], np.nan).astype(np.float64)
+        okp, okm = np.isfinite(dp), np.isfinite(dm)
+        steps = okp.astype(np.float64) + okm.astype(np.float64)
+        diff = np.where(okp, dp, d0) - np.where(okm, dm, d0)
+        grad.append(np.where(steps > 0, diff / np.maximum(steps, 1.0) / voxel, 0.0))
+    gz, gy, gx = grad
+    norm = np.sqrt(gz * gz + gy * gy + gx * gx)
+    flat = (norm > 1e-9) & (np.abs(gz) >= FLAT_COS * norm)
+    out.reshape(-1)[lin] = ~flat
+    return out
+
+
 def layer_fraction(d: np.ndarray, *, thickness: float, voxel: float, offset: float = 0.0) -> Any:
     """Fraction of each voxel occupied by a layer of ``thickness`` nm centred at d = offset.
 
@@ -126,6 +181,7 @@ class Canvas:
     ----------
     lac : float32, µm⁻¹
     truth : bool, membrane truth
+    visible : bool, truth voxels on a visible (not flat) part of some membrane
     instances : uint16, 0 = none
     occupied : bool, voxels reserved by placed objects (for non-overlapping placement)
     rows : list of dict, one per object (the objects table)
@@ -135,6 +191,7 @@ class Canvas:
     background_lac: float
     lac: np.ndarray = field(init=False)
     truth: np.ndarray = field(init=False)
+    visible: np.ndarray = field(init=False)
     instances: np.ndarray = field(init=False)
     occupied: np.ndarray = field(init=False)
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -143,6 +200,7 @@ class Canvas:
         shp = self.grid.shape
         self.lac = np.full(shp, self.background_lac, dtype=np.float32)
         self.truth = np.zeros(shp, dtype=bool)
+        self.visible = np.zeros(shp, dtype=bool)
         self.instances = np.zeros(shp, dtype=np.uint16)
         self.occupied = np.zeros(shp, dtype=bool)
 
@@ -170,11 +228,21 @@ class Canvas:
         view += (np.float32(lac) - view) * frac.astype(np.float32)
 
     def mark_truth(self, f: LocalField, *, offset: float = 0.0, where: Any = None) -> None:
-        """Add voxels with centres within :data:`TRUTH_NM` of the surface d = offset."""
+        """Add voxels with centres within :data:`TRUTH_NM` of the surface d = offset.
+
+        Those on a part of the surface whose normal is more than 45° from Z are
+        also marked visible (see :func:`visible_band`).
+        """
         m = np.abs(f.d - offset) <= TRUTH_NM
         if where is not None:
             m &= where
         self.truth[f.window] |= m
+        self.visible[f.window] |= visible_band(f.d, m, voxel=self.grid.voxel_size)
+
+    @property
+    def flat(self) -> np.ndarray:
+        """bool (Z, Y, X): membrane truth hidden by the missing wedge (truth & ~visible)."""
+        return self.truth & ~self.visible
 
     def label(self, f: LocalField, obj_id: int, *, where: Any = None) -> None:
         """Set the instance id of voxel centres inside the shape."""

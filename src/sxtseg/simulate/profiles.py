@@ -6,7 +6,9 @@ and alignment error. The optics numbers follow
 ``shared/reference/sxt-physics.md``: wavelength λ = hc/E, numerical aperture
 NA = λ/(2Δr), Rayleigh resolution 1.22·Δr, depth of focus DOF = 4Δr²/λ.
 
-Built-in profiles: ``bessy-u41``, ``alba-mistral``, ``diamond-b24``; any other
+Built-in profiles: ``bessy-u41``, ``alba-mistral``, ``diamond-b24`` (the
+beamlines of the paper's data) and ``lab-25nm`` (a generic lab-source-like
+setting kept out of every training recipe, for fine-tuning tests); any other
 YAML file with the same keys is a custom instrument.
 """
 
@@ -26,7 +28,10 @@ from sxtseg.errors import InputError
 __all__ = ["PROFILE_NAMES", "SimProfile", "load_profile"]
 
 #: Names of the profiles shipped in ``sxtseg/simulate/profiles/``.
-PROFILE_NAMES = ("bessy-u41", "alba-mistral", "diamond-b24")
+PROFILE_NAMES = ("bessy-u41", "alba-mistral", "diamond-b24", "lab-25nm")
+
+#: Values of :attr:`SimProfile.export_dtype`.
+EXPORT_DTYPES = ("float32", "uint8")
 
 #: h·c in eV·nm.
 _HC_EV_NM = 1239.84198
@@ -44,7 +49,8 @@ class SimProfile:
     zone_plate_nm : float
         Outermost zone width Δr of the objective zone plate, nm.
     voxel_size_nm : float
-        Isotropic voxel size (= detector pixel in the sample plane), nm.
+        Voxel size of the simulation (= detector pixel in the sample plane), nm;
+        the Z voxel size of the written volumes.
     tilt_min_deg, tilt_max_deg, tilt_step_deg : float
         Tilt range about Y, degrees.
     dose_photons : float
@@ -55,6 +61,22 @@ class SimProfile:
         SIRT iterations of the reconstruction (30 as in the paper's IMOD processing).
     focus_offset_nm : float
         Position of the focal plane along the beam, relative to the rotation axis, nm.
+    xy_bin : int
+        Integer binning of the written volumes in Y and X (1 = isotropic). With
+        b > 1 the scene is simulated at ``voxel_size_nm`` on (Z, b·Y, b·X) voxels
+        and binned to the requested (Z, Y, X); the written voxel size is
+        (v, b·v, b·v) (z, y, x), as in exports with XY coarser than Z.
+    extra_ice_nm : float
+        Ice (water-equivalent material) outside the simulated box along the beam at
+        0° tilt, nm; it lengthens every ray by ``extra_ice_nm / cos θ`` and so only
+        lowers the transmitted counts (more noise at high tilt); its known mean
+        absorption is removed before reconstruction.
+    export_dtype : {"float32", "uint8"}
+        ``uint8``: the tomogram is written as 8 bits with dense = dark (inverted),
+        scaled between the ``export_clip_percent`` and ``100 − export_clip_percent``
+        percentiles (0 = min–max). Truth volumes are unchanged.
+    export_clip_percent : float
+        Percentile clip of the 8-bit export (0-10).
     """
 
     name: str = "custom"
@@ -69,6 +91,10 @@ class SimProfile:
     jitter_px: float = 0.3
     sirt_iterations: int = 30
     focus_offset_nm: float = 0.0
+    xy_bin: int = 1
+    extra_ice_nm: float = 0.0
+    export_dtype: str = "float32"
+    export_clip_percent: float = 0.0
 
     def __post_init__(self) -> None:
         checks = {
@@ -80,10 +106,20 @@ class SimProfile:
             "dose_photons": self.dose_photons > 0,
             "jitter_px": self.jitter_px >= 0,
             "sirt_iterations": self.sirt_iterations >= 1,
+            "xy_bin": int(self.xy_bin) == self.xy_bin and 1 <= self.xy_bin <= 8,
+            "extra_ice_nm": 0.0 <= self.extra_ice_nm <= 50000.0,
+            "export_dtype": self.export_dtype in EXPORT_DTYPES,
+            "export_clip_percent": 0.0 <= self.export_clip_percent <= 10.0,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise InputError(f"profile {self.name!r}: invalid {', '.join(bad)}")
+
+    @property
+    def output_voxel_size(self) -> tuple[float, float, float]:
+        """Voxel size (z, y, x) in nm of the written volumes."""
+        v, b = float(self.voxel_size_nm), int(self.xy_bin)
+        return (v, b * v, b * v)
 
     @property
     def wavelength_nm(self) -> float:
@@ -131,7 +167,7 @@ def load_profile(profile: str | Path | SimProfile, **overrides: Any) -> SimProfi
     Parameters
     ----------
     profile : str, Path or SimProfile
-        ``"bessy-u41"``, ``"alba-mistral"``, ``"diamond-b24"`` or a path to a YAML file.
+        A name of :data:`PROFILE_NAMES` or a path to a YAML file.
     **overrides
         Settings replacing the profile's (``None`` values are ignored).
 

@@ -31,11 +31,22 @@ class Recipe:
     cell_thickness_nm : range
         Thickness of ``edge``/``slab`` cells far from the edge; the top surface is
         kept inside the box when ``keep_top_in_box``. With ``bottom_in_box=False`` the
-        box is a crop at mid-height of a thick cell (no support film, no lower surface).
+        box is a crop at mid-height of a thick cell (no support film, no lower
+        surface): the lower surface lies 1.5-4 µm below the box and the thickness
+        is raised where needed so that the top surface stays at least 800 nm above
+        the box everywhere, so the whole box is cell.
     cell_fraction : range
         Fraction of the lateral field covered by an ``edge`` cell.
     cell_diameter_nm, cell_wall_nm : range
         Size of a ``round`` cell (limited to the field of view) and its wall.
+    open_field : bool
+        The field deliberately shows ice beside the cell (the free edge of an
+        adherent cell). Otherwise at most about half of a box (at least ~3× wider
+        than tall) is ice.
+    contrast_scale : float
+        Factor on every compartment's organic volume fraction φ (not on
+        membranes, gold, film or ice): scales LAC − LAC_water and so the
+        contrast between compartments (1 = the measured ranges).
     """
 
     name: str
@@ -77,6 +88,8 @@ class Recipe:
     er_sheet_diameter_nm: Range = (300.0, 1200.0)
     er_sheet_thickness_nm: Range = (35.0, 60.0)
     texture: float = 0.25
+    open_field: bool = False
+    contrast_scale: float = 1.0
 
 
 RECIPES: dict[str, Recipe] = {
@@ -89,6 +102,7 @@ RECIPES: dict[str, Recipe] = {
         mitochondria_density=(1.0, 2.0),
         mitochondrion_diameter_nm=(150.0, 300.0),
         gold_per_um2=(0.05, 0.3),
+        open_field=True,
     ),
     "perinuclear": Recipe(
         name="perinuclear",

@@ -32,13 +32,14 @@ class _Painter(OrganelleMixin):
         self.v = self.g.voxel_size
         self.full = tuple(slice(0, n) for n in self.g.shape)
         self.ice = canvas.background_lac
+        self.top_lo = math.inf  # lowest point (nm) of a slab cell's top surface
 
     # -- helpers --------------------------------------------------------------
     def u(self, rng_pair: tuple[float, float]) -> float:
         return float(self.rng.uniform(*rng_pair))
 
     def contrast(self, kind: str) -> float:
-        return COMPARTMENTS[kind].draw(self.rng, self.e)
+        return COMPARTMENTS[kind].draw(self.rng, self.e, scale=self.r.contrast_scale)
 
     def membrane_lac(self) -> float:
         """Lipid bilayer with its embedded and attached proteins: ≈0.85-1.1 µm⁻¹."""
@@ -121,6 +122,11 @@ class _Painter(OrganelleMixin):
                 rng.uniform(0, 6.3),
             )
             tall = r.cell != "edge"
+            self.top_lo = z_bot + thick - und_a
+            if not r.bottom_in_box:
+                # a crop at mid-height: the top surface stays >= 800 nm above the box
+                thick = max(thick, ez + 800.0 + und_a - z_bot)
+                self.top_lo = z_bot + thick - und_a
 
             def s_fn(y: np.ndarray, x: np.ndarray) -> np.ndarray:
                 a = (y - cy) * n[0] + (x - cx) * n[1]
