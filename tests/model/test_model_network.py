@@ -54,8 +54,29 @@ def test_any_input_size_gives_same_size_outputs(shape: tuple[int, int]) -> None:
         label_only = net.predict_label(x)
     assert out.label.shape == (2, 1, *shape)
     assert out.image is not None and out.image.shape == (2, 1, *shape)
-    assert float(out.label.abs().max()) <= 1.0
     torch.testing.assert_close(label_only, out.label)
+    prob = net.label_probability(out.label)
+    assert float(prob.min()) >= 0.0 and float(prob.max()) <= 1.0
+    torch.testing.assert_close(prob, torch.sigmoid(out.label))  # logits by default
+
+
+def test_tanh_and_logits_heads_share_parameters_and_probabilities() -> None:
+    torch.manual_seed(2)
+    logits = build_model("tiny").eval()
+    tanh = build_model(ModelConfig.from_preset("tiny", label_output="tanh")).eval()
+    state = logits.state_dict()
+    assert set(state) == set(tanh.state_dict())
+    tanh.load_state_dict(state)
+    x = torch.randn(1, 1, 32, 32)
+    with torch.no_grad():
+        z, t = logits.predict_label(x), tanh.predict_label(x)
+        torch.testing.assert_close(t, torch.tanh(z))
+        assert float(t.abs().max()) <= 1.0
+        # p = (tanh(z) + 1) / 2 = sigmoid(2 z): what fine-tuning's head conversion relies on
+        torch.testing.assert_close(tanh.predict_proba(x), torch.sigmoid(2 * z), atol=1e-6, rtol=0)
+    with pytest.raises(InputError):
+        ModelConfig(label_output="softmax")
+    assert ModelConfig.from_dict({"m": 8}).label_output == "tanh"  # folders from before
 
 
 def test_supervised_only_has_no_image_decoder() -> None:

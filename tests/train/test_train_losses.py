@@ -44,8 +44,8 @@ def test_pos_weight_weighs_membrane_pixels() -> None:
     target[..., 0, :] = 1.0  # 4 membrane pixels, 12 background
     batch = {"label": target, "weight": torch.ones_like(target)}
     pred = torch.full_like(target, -1.0)  # says "background" everywhere: wrong on membranes
-    _, plain = labeled_loss(pred, None, batch, label_weight=1.0, pos_weight=1.0)
-    _, weighted = labeled_loss(pred, None, batch, label_weight=1.0, pos_weight=4.0)
+    _, plain = labeled_loss(pred, None, batch, label_weight=1.0, pos_weight=1.0, loss="paper")
+    _, weighted = labeled_loss(pred, None, batch, label_weight=1.0, pos_weight=4.0, loss="paper")
     per_pixel = 0.1 * (2 - 0.05)
     assert float(plain) == pytest.approx(per_pixel * 4 / 16)
     assert float(weighted) == pytest.approx(per_pixel * 16 / 28)  # 4 pixels x 4 of 12 + 16
@@ -123,7 +123,7 @@ def test_sampler_is_resumable_and_plan_alternates() -> None:
 
 
 def test_metrics_threshold_on_probability_scale() -> None:
-    label = torch.tensor([0.9, 0.7, -1.0, 0.85]).view(1, 1, 2, 2)  # p = .95 .85 0 .925
+    prob = torch.tensor([0.95, 0.85, 0.0, 0.925]).view(1, 1, 2, 2)
     batch = {
         "label": torch.tensor([1.0, 1.0, -1.0, -1.0]).view(1, 1, 2, 2),
         "weight": torch.ones(1, 1, 2, 2),
@@ -131,9 +131,10 @@ def test_metrics_threshold_on_probability_scale() -> None:
         "valid": torch.ones(1, 1, 2, 2),
     }
     acc = MetricAccumulator(threshold=0.9)
-    acc.update(label, batch)
+    acc.update(prob, batch)
     s = acc.scores()
     assert (s.precision, s.recall, s.accuracy) == (0.5, 0.5, 0.5)
+    assert s.threshold == 0.9 and acc.maps() is None  # maps only with keep_maps
 
 
 def test_labels_in_0_255_warn_and_work_without_ignore_value(tmp_path: Path, caplog) -> None:
@@ -152,3 +153,83 @@ def test_labels_in_0_255_warn_and_work_without_ignore_value(tmp_path: Path, capl
     sample = ds[0]
     assert float(sample["weight"].min()) == 1.0
     np.testing.assert_array_equal(sample["label"][0].numpy() > 0, mask[1] > 0)
+
+
+def _membrane_batch() -> dict[str, torch.Tensor]:
+    label = -torch.ones(1, 1, 8, 8)
+    label[..., 2, :] = 1.0  # 8 membrane pixels
+    weight = torch.ones_like(label)
+    weight[..., :, 6:] = 0.0  # two ignored columns
+    return {"label": label, "weight": weight}
+
+
+def test_bce_dice_ignores_zero_weight_pixels() -> None:
+    batch = _membrane_batch()
+    logits = torch.randn(1, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    logits.requires_grad_(True)
+    total, term = labeled_loss(logits, None, batch, label_weight=1.0, loss="bce_dice")
+    assert float(total.detach()) == pytest.approx(float(term.detach()))
+    term.backward()
+    assert logits.grad is not None
+    assert torch.all(logits.grad[..., 6:] == 0) and torch.all(logits.grad[..., :6] != 0)
+    wild = logits.detach().clone()
+    wild[..., 6:] = 50.0  # anything in the ignored pixels
+    _, again = labeled_loss(wild, None, batch, label_weight=1.0, loss="bce_dice")
+    assert float(again) == pytest.approx(float(term.detach()), rel=1e-6)
+
+
+def test_bce_dice_value_and_pos_weight() -> None:
+    from sxtseg.train.losses import bce_dice
+
+    batch = _membrane_batch()
+    zero = torch.zeros(1, 1, 8, 8)  # p = 0.5 everywhere
+    bce_only = bce_dice(zero, batch["label"], batch["weight"], dice_weight=0.0)
+    assert float(bce_only) == pytest.approx(np.log(2.0), rel=1e-6)
+    # Dice over the 48 counted pixels (6 membrane): p·t = 3, sum p = 24, sum t = 6
+    with_dice = bce_dice(zero, batch["label"], batch["weight"], dice_weight=1.0, smooth=1.0)
+    assert float(with_dice) == pytest.approx(np.log(2.0) + 1 - (2 * 3 + 1) / (24 + 6 + 1))
+    # "background" everywhere: pos_weight makes the missed membrane pixels count more
+    background = torch.full((1, 1, 8, 8), -3.0)
+    plain = bce_dice(background, batch["label"], batch["weight"], dice_weight=0.0)
+    heavy = bce_dice(background, batch["label"], batch["weight"], dice_weight=0.0, pos_weight=4.0)
+    per_fg, per_bg = np.log1p(np.exp(3.0)), np.log1p(np.exp(-3.0))
+    assert float(plain) == pytest.approx((6 * per_fg + 42 * per_bg) / 48, rel=1e-5)
+    assert float(heavy) == pytest.approx((24 * per_fg + 42 * per_bg) / 66, rel=1e-5)
+
+
+def test_paper_loss_is_the_reference_huber() -> None:
+    torch.manual_seed(1)
+    batch = _membrane_batch()
+    batch["target"] = torch.randn(1, 1, 8, 8)
+    batch["valid"] = torch.ones(1, 1, 8, 8)
+    label, image = torch.rand(1, 1, 8, 8) * 2 - 1, torch.randn(1, 1, 8, 8)
+    total, term = labeled_loss(label, image, batch, loss="paper", pos_weight=1.0)
+    expected = huber(label, batch["label"], batch["weight"], delta=0.1)
+    assert torch.equal(term, expected)
+    image_term = huber(image, batch["target"], batch["valid"], delta=0.1)
+    assert torch.equal(total, 0.99 * expected + 0.01 * image_term)
+    with pytest.raises(ValueError, match="unknown label loss"):
+        labeled_loss(label, None, batch, loss="mse")
+
+
+def test_bce_dice_goes_down_on_a_tiny_overfit() -> None:
+    from sxtseg.model import ModelConfig, build_model
+    from sxtseg.preprocess import normalize_slices
+
+    tomo, mask = make_shells((1, 32, 32), seed=3, n_objects=3)
+    x = torch.from_numpy(normalize_slices(tomo[0]))[None, None]
+    batch = {"label": torch.from_numpy(mask[0] * 2.0 - 1)[None, None].float(),
+             "weight": torch.ones_like(x)}  # fmt: skip
+    torch.manual_seed(0)
+    net = build_model(ModelConfig.from_preset("tiny", bn_momentum=0.1))
+    assert net.config.label_output == "logits"
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(40):
+        net.train()
+        _, term = labeled_loss(net(x).label, None, batch, loss="bce_dice")
+        opt.zero_grad()
+        term.backward()
+        opt.step()
+        losses.append(float(term))
+    assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5]), losses

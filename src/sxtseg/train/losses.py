@@ -1,7 +1,8 @@
-"""Losses of the semisupervised protocol: masked Huber and SSIM.
+"""Losses of the semisupervised protocol: BCE + soft Dice, masked Huber and SSIM.
 
 All inputs are (B, 1, H, W) tensors; weights/masks of the same shape select
-the pixels that count (0 = ignored, e.g. unlabelled pixels or padding).
+the pixels that count (0 = ignored, e.g. unlabelled pixels, flat membranes or
+padding): they contribute neither loss nor gradient.
 """
 
 from __future__ import annotations
@@ -9,7 +10,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ["gaussian_window", "huber", "image_loss", "labeled_loss", "ssim"]
+__all__ = [
+    "bce_dice",
+    "gaussian_window",
+    "huber",
+    "image_loss",
+    "labeled_loss",
+    "ssim",
+]
 
 
 def huber(
@@ -30,6 +38,53 @@ def huber(
         return loss.mean()
     w = weight.float()
     return (loss * w).sum() / w.sum().clamp_min(1.0)
+
+
+def bce_dice(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    weight: torch.Tensor,
+    *,
+    pos_weight: float = 1.0,
+    dice_weight: float = 1.0,
+    smooth: float = 1.0,
+) -> torch.Tensor:
+    """Weighted BCE-with-logits + ``dice_weight``·(1 − soft Dice) over counted pixels.
+
+    Parameters
+    ----------
+    logits : Tensor, (B, 1, H, W)
+        Raw label map (p = sigmoid(logits)).
+    target : Tensor, (B, 1, H, W)
+        Membrane where > 0 (the -1/1 labels of a batch work as they are).
+    weight : Tensor, (B, 1, H, W)
+        Pixel weights; 0 = not counted (no loss, no gradient).
+    pos_weight : float
+        Multiplies the BCE weight of membrane pixels (1.0 = plain BCE).
+    dice_weight : float
+        Weight of the soft-Dice term (0 = BCE only).
+    smooth : float
+        Added to numerator and denominator of the Dice ratio, so a batch
+        without membrane pixels gives a finite, small loss.
+
+    Returns
+    -------
+    Tensor, scalar
+        The BCE term is the weighted mean over counted pixels; the Dice term is
+        computed over the whole batch. A batch without counted pixels gives 0.
+    """
+    z = logits.float()
+    t = (target > 0).to(z.dtype)
+    w = weight.float()
+    bce_w = w * (1.0 + (pos_weight - 1.0) * t) if pos_weight != 1.0 else w
+    bce = F.binary_cross_entropy_with_logits(z, t, reduction="none")
+    loss = (bce * bce_w).sum() / bce_w.sum().clamp_min(1e-6)
+    if dice_weight > 0:
+        p = torch.sigmoid(z) * w
+        tw = t * w
+        dice = (2 * (p * tw).sum() + smooth) / (p.sum() + tw.sum() + smooth)
+        loss = loss + dice_weight * (1 - dice)
+    return loss
 
 
 def gaussian_window(size: int = 11, sigma: float = 1.5, *, device: torch.device | None = None
@@ -94,24 +149,36 @@ def labeled_loss(
     image_weight: float = 0.01,
     delta: float = 0.1,
     pos_weight: float = 1.0,
+    loss: str = "bce_dice",
+    dice_weight: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Labelled-step loss and its label term.
 
-    ``label_weight``·Huber(label, target label) over labelled pixels +
-    ``image_weight``·Huber(image, target image) over real pixels (the image
-    term is absent without an image decoder). ``pos_weight`` multiplies the
-    weight of membrane pixels (target > 0): membranes are ~10 % of the voxels,
-    and with a Huber (nearly L1) loss an unweighted network learns to say
-    "background" wherever it is unsure. 1.0 is the reference.
+    ``label_weight``·(label term) over counted pixels (``batch["weight"]`` > 0)
+    + ``image_weight``·Huber(image, target image) over real pixels (the image
+    term is absent without an image decoder).
+
+    The label term is :func:`bce_dice` on logits (``loss="bce_dice"``) or, for
+    ``loss="paper"``, the reference's Huber(tanh output, labels in [-1, 1]).
+    ``pos_weight`` multiplies the weight of membrane pixels (target > 0) in
+    either: membranes are ~10 % of the voxels, and with a Huber (nearly L1)
+    loss an unweighted network learns to say "background" wherever it is
+    unsure. 1.0 is the reference.
 
     Returns
     -------
     (total, label_term)
     """
     weight = batch["weight"]
-    if pos_weight != 1.0:
-        weight = weight * (1.0 + (pos_weight - 1.0) * (batch["label"] > 0).to(weight.dtype))
-    label_term = huber(label, batch["label"], weight, delta=delta)
+    if loss == "bce_dice":
+        label_term = bce_dice(label, batch["label"], weight, pos_weight=pos_weight,
+                              dice_weight=dice_weight)  # fmt: skip
+    elif loss == "paper":
+        if pos_weight != 1.0:
+            weight = weight * (1.0 + (pos_weight - 1.0) * (batch["label"] > 0).to(weight.dtype))
+        label_term = huber(label, batch["label"], weight, delta=delta)
+    else:
+        raise ValueError(f"unknown label loss {loss!r} (bce_dice or paper)")
     total = label_weight * label_term
     if image is not None and image_weight > 0:
         total = total + image_weight * huber(image, batch["target"], batch["valid"], delta=delta)
