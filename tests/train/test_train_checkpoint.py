@@ -38,12 +38,29 @@ def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
     assert torch.equal(a.label, b.label) and torch.equal(a.image, b.image)
 
 
-def test_default_placeholder_loads() -> None:
+def test_bundled_model_loads_as_an_old_tanh_folder() -> None:
     loaded = load_model("default")
-    assert loaded.meta["trained"] in (True, False)
+    assert loaded.meta["trained"] is True  # trained weights, not the old placeholder
     assert "normalization" in loaded.meta
-    y = loaded.model.predict_label(torch.zeros(1, 1, 20, 20))
-    assert y.shape == (1, 1, 20, 20)
+    # written before the logits head, calibration and pixel sizes: defaults fill in
+    assert loaded.config.label_output == "tanh" and loaded.meta["loss"] == "paper"
+    assert loaded.meta["threshold"] == 0.9 and loaded.meta["pixel_size_nm"] is None
+    assert loaded.meta["init"] is None
+    x = torch.randn(1, 1, 20, 20, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        y = loaded.model.predict_label(x)
+        p = loaded.model.predict_proba(x)
+    assert y.shape == (1, 1, 20, 20) and float(y.abs().max()) <= 1.0
+    torch.testing.assert_close(p, (y + 1) / 2)  # the tanh reading, as before
+
+
+def test_new_meta_keys_round_trip(tmp_path: Path) -> None:
+    net, cfg = _perturbed_tiny()
+    meta = {"threshold": 0.35, "pixel_size_nm": 12.5, "loss": "bce_dice",
+            "init": {"source": "default", "sha256": "ab"}}  # fmt: skip
+    loaded = load_model(save_model(net, cfg, tmp_path / "m", meta=meta))
+    assert {k: loaded.meta[k] for k in meta} == meta
+    assert loaded.config.label_output == "logits"
 
 
 def test_shape_mismatch_is_a_clear_input_error(tmp_path: Path) -> None:
@@ -85,6 +102,8 @@ def test_export_onnx_and_torchscript(tmp_path: Path) -> None:
     scripted = torch.jit.load(str(ts_path))
     x = torch.randn(2, 1, 48, 64)
     with torch.no_grad():
-        torch.testing.assert_close(scripted(x), net.predict_label(x), atol=1e-5, rtol=1e-4)
+        exported = scripted(x)
+        torch.testing.assert_close(exported, net.predict_proba(x), atol=1e-5, rtol=1e-4)
+    assert float(exported.min()) >= 0 and float(exported.max()) <= 1  # probabilities
     with pytest.raises(InputError, match="exists"):
         export_model(folder, ts_path)

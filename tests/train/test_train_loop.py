@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from sxtseg.cli import main
@@ -17,7 +18,7 @@ from sxtseg.train.checkpoint import load_model
 from sxtseg.train.config import TrainConfig
 from sxtseg.train.data import SliceDataset, find_sources
 from sxtseg.train.loop import labeled_step, unlabeled_step
-from sxtseg.train.losses import huber
+from sxtseg.train.losses import labeled_loss
 
 
 def _batch(sources, *, labeled: bool, n: int = 2, crop: int = 32) -> dict[str, torch.Tensor]:
@@ -76,20 +77,22 @@ def test_tiny_model_overfits_one_simulated_slice() -> None:
     torch.manual_seed(0)
     x = torch.from_numpy(normalize_slices(tomo[8]))[None, None]
     y = torch.from_numpy(mask[8].astype(np.float32) * 2 - 1)[None, None]
+    batch = {"label": y, "weight": torch.ones_like(y), "target": x, "valid": torch.ones_like(x)}
     net = build_model(ModelConfig.from_preset("tiny", bn_momentum=0.1))
+    assert net.config.label_output == "logits"
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     best, start = 0.0, time.perf_counter()
     for step in range(1, 301):
         net.train()
         out = net(x)
-        loss = 0.99 * huber(out.label, y) + 0.01 * huber(out.image, x)
+        loss, _ = labeled_loss(out.label, out.image, batch, loss="bce_dice")
         opt.zero_grad()
         loss.backward()
         opt.step()
         if step % 20 == 0:
             net.eval()
             with torch.no_grad():
-                pred = (net.predict_label(x) + 1) / 2 >= 0.9
+                pred = net.predict_proba(x) >= 0.5
             truth = y > 0
             tp = int((pred & truth).sum())
             f1 = 2 * tp / max(1, 2 * tp + int((pred & ~truth).sum()) + int((~pred & truth).sum()))
@@ -119,14 +122,19 @@ def test_cli_train_writes_model_metrics_and_resumes(
     doc = json.loads((out / "config.json").read_text())
     meta = doc["meta"]
     assert meta["trained"] is True and meta["normalization"]["polarity_augmented"] is True
+    assert doc["model"]["label_output"] == "logits" and meta["loss"] == "bce_dice"
+    assert meta["init"] is None and meta["pixel_size_nm"] == pytest.approx(10.0)
+    best_row = meta["training"]["best_epoch"]
     assert meta["training"]["steps"] == 4  # 2 labelled + 2 unlabelled
     assert meta["training"]["data"]["val_split"] == "tomogram"
     assert len(meta["training"]["data"]["unlabeled"]) == 2
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     assert [r["epoch"] for r in rows] == ["0", "1"]
-    assert {"val_f1", "val_precision", "val_recall", "val_accuracy", "val_image_accuracy"} <= set(
-        rows[0]
-    )
+    assert {"val_f1", "val_precision", "val_recall", "val_accuracy", "val_image_accuracy",
+            "val_boundary_f1", "val_threshold"} <= set(rows[0])  # fmt: skip
+    # the calibrated threshold of the kept epoch is the model's mask threshold
+    assert meta["threshold"] == pytest.approx(float(rows[best_row]["val_threshold"]))
+    assert 0 < meta["threshold"] < 1
     # the same folder again without --resume is refused (exit 2)
     assert main(_train_args(shell_data, out, "--epochs", "1")) == 2
     # resume: the step count continues

@@ -2,11 +2,18 @@
 
 --labeled takes folders with tomogram.* + membranes.* (the simulator's layout),
 folders of such folders, or TIFF slice pairs X.tif + X.labels.tif; label value
-255 marks unlabelled pixels. --unlabeled takes tomograms. MODEL_DIR receives
-the best model (model.safetensors + config.json), metrics.csv,
-training_curves.png and last/ (for --resume).
+255 marks unlabelled pixels, so a few labelled slices of a tomogram work as
+they are. --unlabeled takes tomograms. MODEL_DIR receives the best model
+(model.safetensors + config.json, with the calibrated mask threshold and the
+pixel size), metrics.csv, training_curves.png and last/ (for --resume).
 
-Example: sxtseg train --labeled sim/lab --unlabeled sim/unl --preset tiny -o model --epochs 2
+\b
+From scratch:
+  sxtseg train --labeled sim/lab --unlabeled sim/unl --preset tiny -o model --epochs 2
+Fine-tune the bundled model on your own sparse labels (255 elsewhere):
+  sxtseg train --init default --labeled my_labels/ --unlabeled my_tomo.mrc \\
+      -o my_model --max-minutes 20
+  sxtseg run tomo.mrc -o out --model my_model
 """
 
 from pathlib import Path
@@ -14,17 +21,44 @@ from typing import Any
 
 import typer
 
+from sxtseg.cli._common import VOXEL_SIZE
+
 NAME = "train"
 #: Options that take several space-separated values (see cli._common).
-MULTI_VALUE_OPTIONS = ("--labeled", "--unlabeled")
+MULTI_VALUE_OPTIONS = ("--labeled", "--unlabeled", "--val")
 
 
 def command(
     labeled: list[Path] = typer.Option(..., "--labeled", help="Folder(s) of tomogram + mask."),
     unlabeled: list[Path] = typer.Option([], "--unlabeled", help="Tomogram folder(s) or files."),
     preset: str = typer.Option(
-        None, "--preset", help="tiny, small, base or paper (default: small)."
+        None, "--preset", help="tiny, small, base or paper (default: small, or the --init model's)."
     ),
+    init: str = typer.Option(
+        None, "--init", help="Fine-tune: start from 'default' (bundled) or a model folder."
+    ),
+    val: list[Path] = typer.Option(
+        [], "--val", help="Labelled tomogram(s) for validation only (default: a split)."
+    ),
+    loss: str = typer.Option(
+        None, "--loss", help="bce_dice (default: logits head) or paper (tanh + Huber)."
+    ),
+    dice_weight: float = typer.Option(
+        None, "--dice-weight", help="Weight of the soft-Dice term of bce_dice (default 1)."
+    ),
+    pixel_size: float = typer.Option(
+        None, "--pixel-size", help="Pixel size (nm) to train at (default: the --init model's)."
+    ),
+    scale_jitter: float = typer.Option(
+        None, "--scale-jitter", help="Random zoom of +- this fraction (default 0.15)."
+    ),
+    select_by: str = typer.Option(
+        None, "--select-by", help="Keep the epoch with the best boundary_f1 (default) or loss."
+    ),
+    no_calibrate: bool = typer.Option(
+        False, "--no-calibrate", help="Store --threshold as is, not one chosen on validation."
+    ),
+    voxel_size: str | None = VOXEL_SIZE,
     output: Path = typer.Option(..., "-o", "--output", help="Model folder to write."),
     epochs: int = typer.Option(None, "--epochs", help="Total epochs (default: 50)."),
     max_steps: int = typer.Option(None, "--max-steps", help="Stop after this many steps."),
@@ -68,6 +102,7 @@ def command(
 ) -> int:
     from tqdm import tqdm
 
+    from sxtseg.cli._common import parse_voxel_size
     from sxtseg.config import from_mapping, load_yaml
     from sxtseg.errors import InputError
     from sxtseg.train.config import TrainConfig
@@ -89,7 +124,9 @@ def command(
         alternation=alternation, supervised_only=supervised_only or None, pos_weight=pos_weight,
         val_fraction=val_fraction, val_split=val_split, patience=patience,
         invert_prob=0.0 if no_invert else None, device=device, num_workers=workers,
-        threads=threads, seed=seed,
+        threads=threads, seed=seed, init=init, loss=loss, dice_weight=dice_weight,
+        pixel_size_nm=pixel_size, scale_jitter=scale_jitter, select_by=select_by,
+        calibrate=False if no_calibrate else None,
     )  # fmt: skip
     bar: Any = None
 
@@ -102,9 +139,10 @@ def command(
         if p.kind == "epoch":
             assert p.val is not None
             tqdm.write(
-                f"epoch {p.epoch}/{p.epochs}: val loss {p.val.loss:.4f}  F1 {p.val.f1:.3f}  "
-                f"precision {p.val.precision:.3f}  recall {p.val.recall:.3f}  "
-                f"image acc {p.val.image_accuracy:.3f}"
+                f"epoch {p.epoch}/{p.epochs}: val loss {p.val.loss:.4f}  "
+                f"boundary F1 {p.val.boundary_f1:.3f} (threshold {p.val.threshold:.2f})  "
+                f"F1 {p.val.f1:.3f}  precision {p.val.precision:.3f}  "
+                f"recall {p.val.recall:.3f}  image acc {p.val.image_accuracy:.3f}"
             )
             return
         bar.update(p.step - bar.n)
@@ -112,14 +150,17 @@ def command(
 
     try:
         result = train(labeled, unlabeled, output, config=config, resume=resume,
-                       overwrite=overwrite, progress=progress)  # fmt: skip
+                       overwrite=overwrite, progress=progress, validation=val or None,
+                       voxel_size=parse_voxel_size(voxel_size))  # fmt: skip
     finally:
         if bar is not None:
             bar.close()
     best, untrained = result.best, result.untrained
     typer.echo(
         f"{result.model_dir}: {result.steps} steps, {result.epochs} epochs, best epoch "
-        f"{result.best_epoch}: val F1 {best.f1:.3f} (untrained {untrained.f1:.3f}), "
+        f"{result.best_epoch}: val boundary F1 {best.boundary_f1:.3f} at threshold "
+        f"{best.threshold:.2f} (untrained {untrained.boundary_f1:.3f}), "
+        f"val F1 {best.f1:.3f} (untrained {untrained.f1:.3f}), "
         f"precision {best.precision:.3f}, image accuracy {best.image_accuracy:.3f}"
         + (" [stopped early]" if result.stopped_early else "")
     )

@@ -2,11 +2,16 @@
 
 >>> from sxtseg.train.checkpoint import load_model
 >>> loaded = load_model("default")                      # doctest: +SKIP
->>> loaded.model.predict_label(x)                       # doctest: +SKIP
+>>> loaded.model.predict_proba(x)                       # doctest: +SKIP
 
 ``config.json`` holds ``model`` (the :class:`~sxtseg.model.config.ModelConfig`)
 and ``meta``: ``trained`` (bool), ``normalization`` (how inputs must be
-standardised), the training data summary, metrics and library versions.
+standardised), ``threshold`` (the mask threshold, calibrated on validation
+data), ``pixel_size_nm`` (the XY pixel size the model works at, or null),
+``loss`` ("bce_dice" or "paper"), ``init`` (the model fine-tuned from, or
+null), the training data summary, metrics and library versions.
+:func:`load_model` fills these keys for folders written before they existed
+(threshold 0.9, pixel size None, loss from the head, init None).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from sxtseg.preprocess import CLIP
 
 __all__ = [
     "DEFAULT_MODEL_DIR",
+    "DEFAULT_THRESHOLD",
     "LoadedModel",
     "default_normalization",
     "load_model",
@@ -34,6 +40,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: ``meta["threshold"]`` of folders that do not record one (the paper's threshold).
+DEFAULT_THRESHOLD = 0.9
 
 #: The bundled model shipped inside the package.
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "weights" / "default"
@@ -46,7 +55,8 @@ class LoadedModel(NamedTuple):
         In eval mode, on the requested device.
     config : ModelConfig
     meta : dict
-        ``trained``, ``normalization``, training summary, metrics, versions.
+        ``trained``, ``normalization``, ``threshold``, ``pixel_size_nm``,
+        ``loss``, ``init``, training summary, metrics, versions.
     path : Path
         The folder it came from.
     """
@@ -193,5 +203,9 @@ def load_model(
     meta = dict(doc.get("meta") or {})
     meta.setdefault("trained", False)
     meta.setdefault("normalization", default_normalization(polarity_augmented=False))
+    meta.setdefault("threshold", DEFAULT_THRESHOLD)
+    meta.setdefault("pixel_size_nm", None)
+    meta.setdefault("loss", "paper" if config.label_output == "tanh" else "bce_dice")
+    meta.setdefault("init", None)
     log.debug("loaded %s (m=%d, trained=%s)", folder, config.m, meta["trained"])
     return LoadedModel(model, config, meta, folder)

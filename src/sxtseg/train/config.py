@@ -24,8 +24,9 @@ class TrainConfig:
 
     Attributes
     ----------
-    preset : str
+    preset : str or None
         Network size: tiny, small, base or paper (see ``sxtseg presets``).
+        None: the ``init`` model's, or "small" without ``init``.
     supervised_only : bool
         The paper's ablation: label path only, no image decoder, no unlabelled data.
     epochs : int
@@ -70,8 +71,12 @@ class TrainConfig:
         (1.0 = the reference; >1 moves the decision point and thickens masks).
     init : str or None
         Start from this model's weights: "default" (the bundled model) or a
-        model folder. Its preset, head, normalisation and pixel size are taken
-        over (``preset`` and ``pixel_size_nm`` given here must agree or be None/default).
+        model folder (see :mod:`sxtseg.train.finetune`). Its preset,
+        normalisation and pixel size are taken over: ``preset`` must be None
+        or the model's; a ``pixel_size_nm`` given here wins (with a warning
+        when it differs). A tanh head is converted to logits for "bce_dice";
+        a logits model with "paper" is refused. With ``supervised_only`` its
+        image decoder is dropped.
     pixel_size_nm : float or None
         XY pixel size (nm) the model works at. Every training slice is
         resampled to it (with ``scale_jitter``), exactly as inference resamples.
@@ -118,10 +123,12 @@ class TrainConfig:
     val_max_slices : int
         At most this many validation slices (fixed crops, no augmentation).
     patience : int or None
-        Early stopping: epochs without a better validation loss (None: off).
+        Early stopping: epochs without a better validation score by the
+        ``select_by`` criterion (None: off).
     threshold : float
-        Probability threshold of the validation metrics when not calibrated
-        (paper: 0.9), and the threshold stored without validation data.
+        Probability threshold of the pixel scores (``val_f1`` etc.; paper:
+        0.9), the boundary-F1 threshold when not calibrated, and the
+        ``meta["threshold"]`` stored when not calibrated or without validation data.
     seed : int
     device : str
         "auto", "cpu", "cuda", "cuda:1", "mps".
@@ -135,7 +142,7 @@ class TrainConfig:
         CPU threads for torch (None: the cores not busy with other work).
     """
 
-    preset: str = "small"
+    preset: str | None = None
     supervised_only: bool = False
     epochs: int = 50
     max_steps: int | None = None
@@ -184,7 +191,7 @@ class TrainConfig:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        if self.preset not in PRESETS:
+        if self.preset is not None and self.preset not in PRESETS:
             raise InputError(f"unknown preset {self.preset!r} (choose from {', '.join(PRESETS)})")
         checks = [
             (self.epochs >= 1, "epochs must be >= 1"),
@@ -230,8 +237,8 @@ class TrainConfig:
 
     @property
     def learning_rate(self) -> float:
-        """``lr``, or the preset's default."""
-        return self.lr if self.lr is not None else DEFAULT_LR[self.preset]
+        """``lr``, or the preset's default ("small" when the preset is None)."""
+        return self.lr if self.lr is not None else DEFAULT_LR[self.preset or "small"]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""

@@ -3,8 +3,9 @@
 The exported graph takes standardised slices (B, 1, H, W) — standardise each
 slice with :func:`sxtseg.preprocess.normalize_slices` (median/IQR, clip ±8) —
 with H and W multiples of 16 (pad with reflection and crop back), and returns
-the label map in [-1, 1] (probability p = (label + 1) / 2), plus the image
-reconstruction when ``label_only=False``.
+the membrane probability in [0, 1] (output "label"; the model's logits or tanh
+head converted as its ``label_output`` says), plus the image reconstruction
+when ``label_only=False``. Threshold it at the model's ``meta["threshold"]``.
 
 >>> from sxtseg.train.export import export_model
 >>> export_model("my_model", "my_model.onnx")            # doctest: +SKIP
@@ -31,7 +32,10 @@ log = logging.getLogger(__name__)
 
 
 class ExportGraph(nn.Module):
-    """The network without the internal padding (inputs must be multiples of 16)."""
+    """The network without the internal padding (inputs must be multiples of 16).
+
+    Returns the membrane probability (B, 1, H, W) in [0, 1], plus the image.
+    """
 
     def __init__(self, model: DoubleDecoderNet, *, label_only: bool = True) -> None:
         super().__init__()
@@ -40,7 +44,7 @@ class ExportGraph(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         skips, neck = self.model.features(x)
-        label = self.model.decode_label(skips, neck)
+        label = self.model.label_probability(self.model.decode_label(skips, neck))
         if self.label_only:
             return label
         return label, self.model.decode_image(neck)

@@ -1,15 +1,19 @@
 """The semisupervised training loop.
 
 Labelled steps update the encoder and both decoders with
-``0.99·Huber(label) + 0.01·Huber(image)``. Unlabelled steps run only the
-encoder, neck and image decoder (``0.5·(1 − SSIM) + 0.5·Huber`` on the image):
-the label decoder is never executed there, so it receives no gradient, Adam
-skips it, and its BatchNorm statistics cannot move.
+``0.99·(label loss) + 0.01·Huber(image)``; the label loss is BCE + soft Dice on
+logits (default) or the paper's Huber on a tanh output. Unlabelled steps run
+only the encoder, neck and image decoder (``0.5·(1 − SSIM) + 0.5·Huber`` on
+the image): the label decoder is never executed there, so it receives no
+gradient, Adam skips it, and its BatchNorm statistics cannot move.
+
+After each epoch :func:`~sxtseg.train.validation.evaluate` scores the
+validation crops; the checkpoint kept and early stopping follow
+``config.select_by`` (:func:`~sxtseg.train.validation.selection_key`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
@@ -24,10 +28,14 @@ import torch
 from sxtseg.errors import InputError
 from sxtseg.model import DoubleDecoderNet, ModelConfig, build_model
 from sxtseg.train.config import TrainConfig
+from sxtseg.train.finetune import InitModel, resolve_init
 from sxtseg.train.losses import image_loss, labeled_loss
-from sxtseg.train.metrics import MetricAccumulator, ValidationScores
+from sxtseg.train.metrics import ValidationScores
 from sxtseg.train.setup import prepare_data, resolve_device
 from sxtseg.train.state import TrainState, load_state, save_checkpoints
+from sxtseg.train.validation import autocast as _autocast
+from sxtseg.train.validation import evaluate, selection_key
+from sxtseg.train.validation import to_device as _to
 
 __all__ = [
     "TrainProgress",
@@ -86,18 +94,6 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _autocast(device: torch.device, amp: str) -> contextlib.AbstractContextManager[Any]:
-    if amp == "off" or (amp == "auto" and device.type != "cuda"):
-        return contextlib.nullcontext()
-    dtype = torch.float16 if amp == "fp16" else torch.bfloat16
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
-def _to(batch: dict[str, torch.Tensor], device: torch.device, cl: bool) -> dict[str, torch.Tensor]:
-    fmt = torch.channels_last if cl else torch.contiguous_format
-    return {k: v.to(device, non_blocking=True, memory_format=fmt) for k, v in batch.items()}
-
-
 def labeled_step(
     model: DoubleDecoderNet, batch: dict[str, torch.Tensor], config: TrainConfig
 ) -> torch.Tensor:
@@ -108,6 +104,7 @@ def labeled_step(
         out.label, out.image, batch,
         label_weight=config.label_weight, image_weight=config.image_weight,
         delta=config.huber_delta, pos_weight=config.pos_weight,
+        loss=config.loss, dice_weight=config.dice_weight,
     )  # fmt: skip
     return loss
 
@@ -125,33 +122,6 @@ def unlabeled_step(
         module.eval()
     image = model.predict_image(batch["image"])
     return image_loss(image, batch, ssim_weight=config.ssim_weight, delta=config.huber_delta)
-
-
-@torch.no_grad()
-def evaluate(
-    model: DoubleDecoderNet,
-    loader: Any,
-    config: TrainConfig,
-    *,
-    device: torch.device,
-    channels_last: bool = False,
-) -> ValidationScores:
-    """Validation loss and scores over ``loader`` (labelled batches)."""
-    if loader is None:
-        return ValidationScores()
-    model.eval()
-    acc = MetricAccumulator(threshold=config.threshold)
-    for raw in loader:
-        batch = _to(raw, device, channels_last)
-        with _autocast(device, config.amp):
-            out = model(batch["image"])
-        loss, _ = labeled_loss(
-            out.label.float(), None if out.image is None else out.image.float(), batch,
-            label_weight=config.label_weight, image_weight=config.image_weight,
-            delta=config.huber_delta, pos_weight=config.pos_weight,
-        )  # fmt: skip
-        acc.update(out.label, batch, out.image, float(loss))
-    return acc.scores()
 
 
 def cpu_threads(requested: int | None) -> int:
@@ -193,6 +163,8 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     progress: Callable[[TrainProgress], None] | None = None,
+    validation: list[str | Path] | None = None,
+    voxel_size: float | tuple[float, float, float] | None = None,
 ) -> TrainResult:
     """Train a network and keep the best checkpoint in ``out_dir``.
 
@@ -200,6 +172,7 @@ def train(
     ----------
     labeled : list of paths
         Tomogram + label folders, folders of them, or TIFF slice pairs.
+        Sparse labels work (255 = not labelled; slices without any label are skipped).
     unlabeled : list of paths
         Tomograms without labels (ignored with ``supervised_only``).
     out_dir : str or Path
@@ -212,10 +185,20 @@ def train(
         Start afresh even if ``out_dir`` already holds a model.
     progress : callable, optional
         Called with a :class:`TrainProgress` after each step and each epoch.
+    validation : list of paths, optional
+        Labelled tomograms used for validation only (instead of a split of ``labeled``).
+    voxel_size : float or 3 floats, optional
+        Voxel size (nm) for data whose header lacks one.
 
     Returns
     -------
     TrainResult
+
+    Raises
+    ------
+    InputError
+        Bad data, an occupied ``out_dir``, or an ``init`` model that does not fit
+        (:func:`~sxtseg.train.finetune.resolve_init`).
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -225,13 +208,30 @@ def train(
     if resume and not (out / "last" / "state.pt").is_file():
         raise InputError(f"{out}: nothing to resume (no last/state.pt)")
     device = resolve_device(config.device)
+    config, init = resolve_init(config)
+    data_options: dict[str, Any] = {
+        "validation": list(validation) if validation else None,
+        "pixel_size_nm": config.pixel_size_nm,
+        "voxel_size": voxel_size,
+    }
     previous_threads = torch.get_num_threads()
     if device.type == "cpu":
         torch.set_num_threads(cpu_threads(config.threads))
     try:
-        return _run(labeled, unlabeled, out, config, device, resume, progress)
+        return _run(labeled, unlabeled, out, config, device, resume, progress,
+                    init=init, data_options=data_options)  # fmt: skip
     finally:
         torch.set_num_threads(previous_threads)
+
+
+def _model_config(config: TrainConfig, init: InitModel | None) -> ModelConfig:
+    if init is not None:
+        return init.model_config
+    extra = {} if config.bn_momentum is None else {"bn_momentum": config.bn_momentum}
+    return ModelConfig.from_preset(
+        config.preset or "small", image_decoder=not config.supervised_only,
+        label_output=config.label_output, **extra,
+    )  # fmt: skip
 
 
 def _run(
@@ -242,15 +242,27 @@ def _run(
     device: torch.device,
     resume: bool,
     progress: Callable[[TrainProgress], None] | None,
+    *,
+    init: InitModel | None,
+    data_options: dict[str, Any],
 ) -> TrainResult:
     channels_last = config.channels_last if config.channels_last is not None else (
         device.type == "cuda")  # fmt: skip
     torch.manual_seed(config.seed)
-    data = prepare_data(labeled, unlabeled, config, device=device)
-
-    extra = {} if config.bn_momentum is None else {"bn_momentum": config.bn_momentum}
-    mcfg = ModelConfig.from_preset(config.preset, image_decoder=not config.supervised_only, **extra)
-    model = build_model(mcfg).to(device)
+    # options the data preparation accepts only when they are set
+    options = {k: v for k, v in data_options.items() if v is not None}
+    data = prepare_data(labeled, unlabeled, config, device=device, **options)
+    mcfg = _model_config(config, init)
+    model = build_model(mcfg)
+    if init is not None:
+        init.load_into(model)
+    model = model.to(device)
+    record = {
+        "loss": config.loss,
+        "pixel_size_nm": getattr(data, "pixel_size_nm", None),
+        "init": None if init is None else init.record,
+        "normalization": None if init is None else init.normalization,
+    }
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
@@ -325,7 +337,10 @@ def _run(
             "seconds": round(time.perf_counter() - t0, 2),
         }
         state.history.append(row)
-        improved = data.has_val and not math.isnan(val.loss) and val.loss < state.best_loss
+        key = selection_key(val, config.select_by)
+        improved = data.has_val and (
+            key > selection_key(state.best, config.select_by) or state.best_epoch is None
+        )
         if improved or not data.has_val:
             state.best_loss = val.loss if data.has_val else float("nan")
             state.best_epoch, state.best = state.epoch, val
@@ -334,8 +349,12 @@ def _run(
             state.bad_epochs += 1
         stopped_early = config.patience is not None and state.bad_epochs >= config.patience
         save_checkpoints(out, model, mcfg, optimizer, scheduler, state, config, data,
-                         best=improved or not data.has_val)  # fmt: skip
-        log.info("epoch %d: %s", state.epoch, {k: row[k] for k in ("val_loss", "val_f1")})
+                         best=improved or not data.has_val, latest=val, record=record)  # fmt: skip
+        log.info(
+            "epoch %d: %s",
+            state.epoch,
+            {k: row[k] for k in ("val_loss", "val_f1", "val_boundary_f1", "val_threshold")},
+        )
         if progress is not None:
             progress(
                 TrainProgress(

@@ -1,9 +1,16 @@
-"""Validation metrics: label accuracy, precision, recall, F1; image accuracy (torch)."""
+"""Validation metrics: label accuracy, precision, recall, F1; image accuracy (torch).
+
+:class:`MetricAccumulator` also keeps the validation probability maps (with
+their visible truth and ignored pixels), from which
+:mod:`sxtseg.train.validation` computes the boundary-F1 and calibrates the
+mask threshold.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 __all__ = ["MetricAccumulator", "ValidationScores"]
@@ -13,9 +20,12 @@ __all__ = ["MetricAccumulator", "ValidationScores"]
 class ValidationScores:
     """Scores over a validation set.
 
-    Label scores threshold p = (label + 1) / 2 at ``threshold`` (paper: 0.9)
-    over labelled pixels; ``image_accuracy`` is the fraction of real pixels
-    with |x − x̂| <= SD(x) (SD per slice crop). NaN where undefined.
+    ``accuracy`` ... ``f1`` threshold the membrane probability at a fixed
+    threshold (paper: 0.9; kept for continuity) over counted pixels;
+    ``image_accuracy`` is the fraction of real pixels with |x − x̂| <= SD(x)
+    (SD per slice crop); ``boundary_f1`` is the visible boundary-F1 (each crop
+    a 2D image, ignored pixels left out) at ``threshold``, the calibrated (or
+    fixed) mask threshold. NaN where undefined.
     """
 
     loss: float = float("nan")
@@ -24,6 +34,8 @@ class ValidationScores:
     recall: float = float("nan")
     f1: float = float("nan")
     image_accuracy: float = float("nan")
+    boundary_f1: float = float("nan")
+    threshold: float = float("nan")
 
     def to_dict(self, prefix: str = "val_") -> dict[str, float]:
         """Flat dict with prefixed names."""
@@ -32,9 +44,15 @@ class ValidationScores:
 
 @dataclass
 class MetricAccumulator:
-    """Accumulate confusion counts and losses over batches."""
+    """Accumulate confusion counts and losses (and, optionally, the maps) over batches.
+
+    With ``keep_maps`` the probability maps, visible truth (membrane and
+    counted) and ignored pixels (weight 0) of every crop are kept as numpy
+    arrays, (N, H, W) each after :meth:`maps`.
+    """
 
     threshold: float = 0.9
+    keep_maps: bool = False
     tp: int = 0
     fp: int = 0
     fn: int = 0
@@ -43,17 +61,21 @@ class MetricAccumulator:
     image_pixels: int = 0
     loss_sum: float = 0.0
     batches: int = 0
-    _extra: dict[str, float] = field(default_factory=dict)
+    _maps: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
 
     def update(
         self,
-        label: torch.Tensor,
+        prob: torch.Tensor,
         batch: dict[str, torch.Tensor],
         image: torch.Tensor | None = None,
         loss: float | None = None,
     ) -> None:
-        """Add one batch: ``label`` (B, 1, H, W) network output in [-1, 1]."""
-        prob = (label.float() + 1) / 2
+        """Add one batch: ``prob`` (B, 1, H, W) membrane probability in [0, 1].
+
+        Use ``model.label_probability(out.label)`` to get it from the raw
+        label map (logits or tanh).
+        """
+        prob = prob.float()
         pred = prob >= self.threshold
         truth = batch["label"] > 0
         w = batch["weight"] > 0
@@ -61,6 +83,12 @@ class MetricAccumulator:
         self.fp += int((pred & ~truth & w).sum())
         self.fn += int((~pred & truth & w).sum())
         self.tn += int((~pred & ~truth & w).sum())
+        if self.keep_maps:
+            self._maps.append((
+                prob[:, 0].detach().cpu().numpy(),
+                (truth & w)[:, 0].cpu().numpy(),
+                (~w)[:, 0].cpu().numpy(),
+            ))  # fmt: skip
         if image is not None:
             target, valid = batch["target"].float(), batch["valid"] > 0
             sd = target.flatten(1).std(dim=1).view(-1, 1, 1, 1)
@@ -70,6 +98,13 @@ class MetricAccumulator:
         if loss is not None:
             self.loss_sum += float(loss)
             self.batches += 1
+
+    def maps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(probability float32, visible truth bool, ignore bool), each (N, H, W); None if empty."""
+        if not self._maps:
+            return None
+        prob, truth, ignore = (np.concatenate(parts) for parts in zip(*self._maps, strict=True))
+        return prob.astype(np.float32, copy=False), truth, ignore
 
     def scores(self) -> ValidationScores:
         """The scores so far."""
@@ -88,4 +123,5 @@ class MetricAccumulator:
             recall=recall,
             f1=f1,
             image_accuracy=self.image_hits / self.image_pixels if self.image_pixels else nan,
+            threshold=self.threshold,
         )

@@ -19,7 +19,7 @@ from sxtseg.train.config import TrainConfig
 from sxtseg.train.metrics import ValidationScores
 from sxtseg.train.report import plot_curves, write_metrics_csv
 
-__all__ = ["TrainState", "load_state", "save_checkpoints"]
+__all__ = ["TrainState", "load_state", "save_checkpoints", "stored_threshold"]
 
 STATE_NAME = "state.pt"
 
@@ -40,11 +40,35 @@ class TrainState:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _meta(state: TrainState, config: TrainConfig, data: Any, device: str) -> dict[str, Any]:
+def stored_threshold(scores: ValidationScores, config: TrainConfig, has_val: bool) -> float:
+    """``meta["threshold"]``: the calibrated threshold, else ``config.threshold``."""
+    t = scores.threshold
+    if config.calibrate and has_val and not math.isnan(t):
+        return float(t)
+    return float(config.threshold)
+
+
+def _meta(
+    state: TrainState,
+    config: TrainConfig,
+    data: Any,
+    device: str,
+    scores: ValidationScores,
+    record: dict[str, Any],
+) -> dict[str, Any]:
+    augmented = config.invert_prob > 0
+    norm = default_normalization(polarity_augmented=augmented)
+    if record.get("normalization"):  # fine-tuning keeps the init model's record
+        norm = dict(record["normalization"])
+        norm["polarity_augmented"] = bool(norm.get("polarity_augmented")) or augmented
     return {
         "trained": True,
         "preset": config.preset,
-        "normalization": default_normalization(polarity_augmented=config.invert_prob > 0),
+        "threshold": stored_threshold(scores, config, bool(data.has_val)),
+        "pixel_size_nm": record.get("pixel_size_nm"),
+        "loss": config.loss,
+        "init": record.get("init"),
+        "normalization": norm,
         "training": {
             "config": config.to_dict(),
             "learning_rate": config.learning_rate,
@@ -52,6 +76,7 @@ def _meta(state: TrainState, config: TrainConfig, data: Any, device: str) -> dic
             "steps": state.step,
             "epochs": state.epoch,
             "best_epoch": state.best_epoch,
+            "select_by": config.select_by,
             "device": device,
             "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         },
@@ -75,13 +100,27 @@ def save_checkpoints(
     data: Any,
     *,
     best: bool,
+    latest: ValidationScores | None = None,
+    record: dict[str, Any] | None = None,
 ) -> None:
-    """Write ``out/last`` (model + optimiser state), the best model, metrics.csv, curves."""
+    """Write ``out/last`` (model + optimiser state), the best model, metrics.csv, curves.
+
+    Parameters
+    ----------
+    best : bool
+        This epoch is the best so far: also write the model into ``out``.
+    latest : ValidationScores, optional
+        This epoch's scores (the threshold stored in ``last/``); default ``state.best``.
+    record : dict, optional
+        Run facts for the meta: ``loss``, ``pixel_size_nm``, ``init`` (the
+        ``meta["init"]`` record) and ``normalization`` (an init model's record).
+    """
     device = str(next(model.parameters()).device)
-    meta = _meta(state, config, data, device)
+    record = record or {}
     last = out / "last"
+    meta = _meta(state, config, data, device, latest or state.best, record)
     save_model(model, model_config, last, meta=meta)
-    record = {
+    resume_record = {
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
         "state": {k: v for k, v in asdict(state).items() if k not in ("best", "untrained")},
@@ -90,10 +129,11 @@ def save_checkpoints(
         "config": config.to_dict(),
     }
     tmp = temp_sibling(last / STATE_NAME)
-    torch.save(record, tmp)
+    torch.save(resume_record, tmp)
     os.replace(tmp, last / STATE_NAME)
     if best:
-        save_model(model, model_config, out, meta=meta)
+        save_model(model, model_config, out, meta=_meta(state, config, data, device, state.best,
+                                                         record))  # fmt: skip
     write_metrics_csv(out / "metrics.csv", state.history)
     plot_curves(out / "training_curves.png", state.history)
 
