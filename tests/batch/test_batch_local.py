@@ -131,3 +131,28 @@ def test_killed_batch_resumes(inputs: Path, reference: Path, tmp_path: Path) -> 
                 for d in (reference, out)]  # fmt: skip
     pd.testing.assert_frame_equal(*combined)
     assert not list(out.rglob(".*.part"))
+
+
+@pytest.mark.slow
+def test_existing_scheduler_and_api_skip_finished(inputs: Path, reference: Path) -> None:
+    from distributed import Client, LocalCluster
+
+    from sxtseg.batch import run_batch
+    from sxtseg.pipeline import run_config_from
+
+    before = {n: _snapshot(reference, n) for n in NAMES}
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:  # fmt: skip
+        args = ["batch", str(inputs), "-o", str(reference), *OPTIONS[2:]]
+        assert main([*args, "--scheduler", cluster.scheduler_address]) == 2
+        doc = json.loads((reference / "batch.json").read_text())
+        assert doc["cluster"]["kind"] == "scheduler"
+        assert {n for n, e in doc["tomograms"].items() if e["status"] == "skipped"} == NAMES
+        cfg = run_config_from(None, device="cpu", threshold=0.5, min_volume=0.0, formats="ply",
+                              previews=False)  # fmt: skip
+        with Client(cluster) as client:
+            result = run_batch([inputs], reference, client=client, config=cfg)
+    assert result.exit_status == 2 and set(result.failed) == {"broken"}
+    assert result.counts == {"done": 0, "skipped": 6, "failed": 1}
+    assert {n: _snapshot(reference, n) for n in NAMES} == before
+    assert len(pd.read_csv(reference / "objects.csv")) > 0

@@ -71,3 +71,12 @@ def test_help_has_example(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["batch", "--help"]) == 0
     out = capsys.readouterr().out
     assert "Example" in out and "sxtseg batch" in out
+
+
+def test_cli_import_does_not_load_dask() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, sxtseg.cli, sxtseg.batch; print('dask' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
