@@ -156,3 +156,41 @@ def test_existing_scheduler_and_api_skip_finished(inputs: Path, reference: Path)
     assert result.counts == {"done": 0, "skipped": 6, "failed": 1}
     assert {n: _snapshot(reference, n) for n in NAMES} == before
     assert len(pd.read_csv(reference / "objects.csv")) > 0
+
+
+@pytest.mark.slow
+def test_dead_worker_task_runs_elsewhere(inputs: Path, reference: Path, tmp_path: Path) -> None:
+    import threading
+
+    from distributed import Client, LocalCluster
+
+    from sxtseg.batch import run_batch
+    from sxtseg.pipeline import run_config_from
+
+    cfg = run_config_from(None, device="cpu", threshold=0.5, min_volume=0.0, formats="ply",
+                          previews=False)  # fmt: skip
+    killed: list[int] = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            pids = client.run(os.getpid)
+
+            def kill_busy_worker() -> None:
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline and not killed:
+                    busy = [w for w, tasks in client.processing().items() if tasks]
+                    if busy:
+                        time.sleep(1.0)  # the task is importing torch or segmenting
+                        os.kill(pids[busy[0]], signal.SIGKILL)
+                        killed.append(pids[busy[0]])
+                    time.sleep(0.1)
+
+            killer = threading.Thread(target=kill_busy_worker, daemon=True)
+            result = run_batch(
+                [inputs / "001", inputs / "002"], tmp_path / "out", client=client, config=cfg,
+                on_cluster=lambda info, n: killer.start(),
+            )  # fmt: skip
+            killer.join()
+    assert killed
+    assert result.exit_status == 0, result.failed
+    for name in ("001_tomogram", "002_tomogram"):
+        _same_outputs(reference, tmp_path / "out", name)
