@@ -101,6 +101,14 @@ def _write_flat(sim: Any, sim_dir: Path) -> None:
     write_volume(path, Volume(data, sim.membranes.voxel_size))
 
 
+def _threshold_used(run: Any) -> float:
+    """The mask threshold the run's segment stage used (the model's calibrated one)."""
+    from sxtseg.infer import DEFAULT_THRESHOLD
+
+    used = run.summary["stages"].get("segment", {}).get("threshold")
+    return float(DEFAULT_THRESHOLD if used is None else used)
+
+
 def headline(scores: dict[str, Any]) -> str:
     """The demo's score lines: visible boundary F1 first when there is one.
 
@@ -179,7 +187,7 @@ def run_demo(
     ).to_dict()
     prob_scores = evaluate_files(
         run.path("probabilities"), truth,
-        config=EvaluateConfig(threshold=cfg.run.segment.threshold, tolerance=cfg.tolerance),
+        config=EvaluateConfig(threshold=_threshold_used(run), tolerance=cfg.tolerance),
     ).to_dict()  # fmt: skip
     scores = {
         "simulation": settings,

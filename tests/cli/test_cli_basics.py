@@ -16,6 +16,7 @@ from sxtseg.io import read_volume, write_tilt_angles, write_volume
 from sxtseg.types import Volume
 
 COMMANDS = ["simulate", "presets", "train", "segment", "surfaces", "measure", "evaluate", "run",
+            "batch",
             "demo", "info", "convert"]  # fmt: skip
 
 

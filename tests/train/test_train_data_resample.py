@@ -159,3 +159,28 @@ def test_same_seed_same_batches(tmp_path: Path) -> None:
         assert torch.equal(a[k], b[k]), k
     c = first_batch(TrainConfig(**{**cfg.to_dict(), "seed": 5}))
     assert not torch.equal(a["image"], c["image"])
+
+
+def test_jittered_crops_are_always_crop_sized() -> None:
+    """Zooms near 1 round to an unresampled region that still has its margin."""
+
+    rng = np.random.default_rng(0)
+    image = rng.random((100, 100)).astype(np.float32)
+    membrane = image > 0.8
+    seen_unresampled = 0
+    for i in range(400):
+        z = float(rng.uniform(0.85, 1.15))
+        zoom = (z, z * float(rng.uniform(0.95, 1.05)))
+        centre = None if i % 2 else (int(rng.integers(0, 100)), int(rng.integers(0, 100)))
+        window = plan_window(image.shape, 32, zoom, rng, centre)
+        out = cut_crop(image, window, membrane=membrane, weight=membrane)
+        assert out.image.shape == out.valid.shape == out.membrane.shape == (32, 32)
+        if not window.resampled and window.offset != (0, 0):
+            seen_unresampled += 1
+            # the crop is the plain source window inside its margin
+            (y0, x0), (oy, ox) = window.start, window.offset
+            if y0 >= 0 and x0 >= 0 and y0 + window.size[0] <= 100 and x0 + window.size[1] <= 100:
+                np.testing.assert_array_equal(
+                    out.image, image[y0 + oy : y0 + oy + 32, x0 + ox : x0 + ox + 32]
+                )
+    assert seen_unresampled > 0

@@ -8,7 +8,7 @@ they are. --unlabeled takes tomograms. MODEL_DIR receives the best model
 pixel size), metrics.csv, training_curves.png and last/ (for --resume).
 
 \b
-From scratch:
+Examples. From scratch:
   sxtseg train --labeled sim/lab --unlabeled sim/unl --preset tiny -o model --epochs 2
 Fine-tune the bundled model on your own sparse labels (255 elsewhere):
   sxtseg train --init default --labeled my_labels/ --unlabeled my_tomo.mrc \\

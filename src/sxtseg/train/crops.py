@@ -212,9 +212,12 @@ def cut_crop(
     valid = _cut(np.ones(image.shape, dtype=bool), window, reflect=False)
     maps = [valid] + ([] if membrane is None else [_cut(membrane, window, reflect=False),
                                                     _cut(weight, window, reflect=False)])  # type: ignore[arg-type]  # fmt: skip
-    if window.resampled:
-        oy, ox = window.offset
-        trim = (slice(oy, oy + c), slice(ox, ox + c))
+    oy, ox = window.offset
+    trim = (slice(oy, oy + c), slice(ox, ox + c))
+    if not window.resampled:  # a zoom that rounds to 1 still carries its margin: trim it
+        img = img[trim]
+        maps = [m[trim] for m in maps]
+    else:
         img = resample_slices(img, window.out, order=1, antialias=True)[trim]
         stack = resample_slices(np.stack(maps).astype(np.float32), window.out, order=1,
                                 antialias=True)[(slice(None), *trim)]  # fmt: skip
