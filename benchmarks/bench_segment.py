@@ -71,7 +71,7 @@ def _model_dir(root: Path, *, preset: str | None = None, m: int | None = None) -
     import torch
 
     from sxtseg.model import ModelConfig, build_model
-    from sxtseg.train.checkpoint import save_model
+    from sxtseg.model.checkpoint import save_model
 
     torch.manual_seed(0)
     cfg = ModelConfig.from_preset(preset) if preset else ModelConfig(m=int(m or 2))

@@ -151,7 +151,7 @@ def stage_score(work: Path, model: Path) -> dict[str, Any]:
 
     from sxtseg.evaluate.baselines import predict_random_forest
     from sxtseg.infer import SegmentConfig, segment_array
-    from sxtseg.train.checkpoint import load_model
+    from sxtseg.model.checkpoint import load_model
 
     loaded = load_model(model)
     cfg = SegmentConfig(device="cpu")

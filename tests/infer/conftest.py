@@ -18,8 +18,8 @@ import pytest
 import torch
 
 from sxtseg.model import build_model
+from sxtseg.model.checkpoint import save_model
 from sxtseg.model.config import ModelConfig
-from sxtseg.train.checkpoint import save_model
 
 torch.set_num_threads(1)
 

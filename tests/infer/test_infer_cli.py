@@ -54,8 +54,8 @@ def test_cli_writes_formats_with_voxel_size(tmp_path, tomo_path, trained_tiny_di
 
 def _untrained_model(folder: Path) -> Path:
     from sxtseg.model import build_model
+    from sxtseg.model.checkpoint import save_model
     from sxtseg.model.config import ModelConfig
-    from sxtseg.train.checkpoint import save_model
 
     cfg = ModelConfig.from_preset("tiny")
     return save_model(build_model(cfg), cfg, folder, meta={"trained": False})

@@ -14,8 +14,8 @@ from sxtseg.infer import Predictor, SegmentConfig, segment_array, segment_file
 from sxtseg.infer.volume import ResolvedModel
 from sxtseg.io import read_volume, write_volume
 from sxtseg.model import build_model
+from sxtseg.model.checkpoint import save_model
 from sxtseg.preprocess import normalize_slices
-from sxtseg.train.checkpoint import save_model
 from sxtseg.types import Volume
 
 CPU = SegmentConfig(device="cpu", batch_size=2)

@@ -12,8 +12,8 @@ import torch
 from sxtseg.cli import main
 from sxtseg.io import read_volume, write_volume
 from sxtseg.model import build_model
+from sxtseg.model.checkpoint import save_model
 from sxtseg.pipeline import model_identity
-from sxtseg.train.checkpoint import save_model
 from sxtseg.types import Volume
 
 

@@ -10,7 +10,7 @@ import torch
 
 from sxtseg.errors import InputError
 from sxtseg.model import ModelConfig, build_model
-from sxtseg.train.checkpoint import load_model, save_model
+from sxtseg.model.checkpoint import load_model, save_model
 
 
 def _perturbed_tiny(seed: int = 0) -> tuple[torch.nn.Module, ModelConfig]:

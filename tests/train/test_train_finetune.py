@@ -11,8 +11,8 @@ import torch
 from sxtseg.cli import main
 from sxtseg.errors import InputError
 from sxtseg.model import ModelConfig, build_model
+from sxtseg.model.checkpoint import DEFAULT_MODEL_DIR, load_model, save_model
 from sxtseg.train import loop
-from sxtseg.train.checkpoint import DEFAULT_MODEL_DIR, load_model, save_model
 from sxtseg.train.config import TrainConfig
 from sxtseg.train.finetune import resolve_init
 

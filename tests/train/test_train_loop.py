@@ -13,8 +13,8 @@ import torch
 
 from sxtseg.cli import main
 from sxtseg.model import ModelConfig, build_model
+from sxtseg.model.checkpoint import load_model
 from sxtseg.preprocess import normalize_slices
-from sxtseg.train.checkpoint import load_model
 from sxtseg.train.config import TrainConfig
 from sxtseg.train.data import SliceDataset, find_sources
 from sxtseg.train.loop import labeled_step, unlabeled_step

@@ -18,6 +18,7 @@ from sxtseg.errors import InputError
 from sxtseg.infer.config import SegmentConfig
 from sxtseg.infer.predict import Predictor
 from sxtseg.infer.rescale import PlaneScale, model_pixel_size, plane_scale, rescaled
+from sxtseg.model.checkpoint import LoadedModel, load_model
 from sxtseg.preprocess import normalize_slices
 from sxtseg.types import Volume, check_spacing
 
@@ -96,11 +97,9 @@ def resolve_model(model: Any = "default") -> ResolvedModel:
     if isinstance(model, ResolvedModel):
         return model
     if isinstance(model, (str, Path)):
-        from sxtseg.train.checkpoint import load_model
-
         loaded = load_model(model, device="cpu")
         res = ResolvedModel(loaded.model, dict(loaded.meta), str(model))
-    elif hasattr(model, "model") and hasattr(model, "meta"):  # a LoadedModel
+    elif isinstance(model, LoadedModel) or (hasattr(model, "model") and hasattr(model, "meta")):
         res = ResolvedModel(model.model, dict(model.meta), str(getattr(model, "path", "<loaded>")))
     elif isinstance(model, nn.Module):
         if not hasattr(model, "predict_label"):

@@ -2,7 +2,7 @@
 
 A model folder holds the weights (safetensors) and one JSON document with the
 architecture, normalisation, training summary and versions. This module only
-moves bytes and JSON; building the network is :mod:`sxtseg.train.checkpoint`.
+moves bytes and JSON; building the network is :mod:`sxtseg.model.checkpoint`.
 """
 
 from __future__ import annotations

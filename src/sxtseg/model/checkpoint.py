@@ -1,6 +1,10 @@
 """Save and load trained networks: a folder with ``model.safetensors`` + ``config.json``.
 
->>> from sxtseg.train.checkpoint import load_model
+Loading and saving live with the model, so inference needs nothing from
+:mod:`sxtseg.train` (which re-exports these names for old imports). The file
+handling (bytes, JSON, checksums) is :mod:`sxtseg.io.checkpoint`, torch-free.
+
+>>> from sxtseg.model import load_model
 >>> loaded = load_model("default")                      # doctest: +SKIP
 >>> loaded.model.predict_proba(x)                       # doctest: +SKIP
 
@@ -25,7 +29,8 @@ import torch
 
 from sxtseg.errors import InputError
 from sxtseg.io.checkpoint import read_model_folder, write_model_folder
-from sxtseg.model import DoubleDecoderNet, ModelConfig, build_model
+from sxtseg.model.config import ModelConfig
+from sxtseg.model.network import DoubleDecoderNet, build_model
 from sxtseg.preprocess import CLIP
 
 __all__ = [

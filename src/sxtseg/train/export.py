@@ -24,7 +24,7 @@ from torch import nn
 from sxtseg.errors import InputError
 from sxtseg.io.base import temp_sibling
 from sxtseg.model import DIVISOR, DoubleDecoderNet
-from sxtseg.train.checkpoint import load_model
+from sxtseg.model.checkpoint import load_model
 
 __all__ = ["ExportGraph", "export_model"]
 

@@ -34,7 +34,7 @@ import torch
 
 from sxtseg.errors import InputError
 from sxtseg.model import PRESETS, ModelConfig
-from sxtseg.train.checkpoint import load_model, resolve_model_dir
+from sxtseg.model.checkpoint import load_model, resolve_model_dir
 from sxtseg.train.config import TrainConfig
 
 __all__ = ["InitModel", "resolve_init"]

@@ -14,7 +14,7 @@ import torch
 from sxtseg.errors import InputError
 from sxtseg.io.base import temp_sibling
 from sxtseg.model import DoubleDecoderNet, ModelConfig
-from sxtseg.train.checkpoint import default_normalization, load_model, save_model, versions
+from sxtseg.model.checkpoint import default_normalization, load_model, save_model, versions
 from sxtseg.train.config import TrainConfig
 from sxtseg.train.metrics import ValidationScores
 from sxtseg.train.report import plot_curves, write_metrics_csv
