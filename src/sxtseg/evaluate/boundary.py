@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from sxtseg.evaluate.metrics import ratio
+from sxtseg.evaluate.counts import ratio
+from sxtseg.types import check_spacing
 
 __all__ = ["BoundaryCounts", "boundary_counts", "mask_boundary", "near_mask"]
 
@@ -78,8 +79,6 @@ def sampling_of(spacing: Any, ndim: int) -> tuple[float, ...] | None:
     """Voxel edges (last ``ndim`` axes of ``spacing``) over the smallest; None = isotropic."""
     if spacing is None:
         return None
-    from sxtseg.types import check_spacing
-
     s = np.asarray(check_spacing(spacing), dtype=np.float64)[-ndim:]
     return tuple(float(v) for v in s / s.min())
 

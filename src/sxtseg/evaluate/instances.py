@@ -21,7 +21,7 @@ from scipy import ndimage as ndi
 from scipy.optimize import linear_sum_assignment
 
 from sxtseg.errors import InputError
-from sxtseg.evaluate.metrics import ratio
+from sxtseg.evaluate.counts import ratio
 
 __all__ = ["DetectionScores", "label_objects", "match_instances"]
 

@@ -16,7 +16,8 @@ paper's threshold). The ground truth must be a mask or a label volume
 (non-zero = foreground); float ground truth must hold only 0 and 1.
 
 Ratios whose denominator is 0 are 1.0 when prediction and truth are both
-empty (nothing to find, nothing found) and 0.0 otherwise.
+empty (nothing to find, nothing found) and 0.0 otherwise
+(:func:`sxtseg.evaluate.counts.ratio`, re-exported here with :class:`Counts`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from sxtseg.errors import InputError
+from sxtseg.evaluate.boundary import boundary_counts
+from sxtseg.evaluate.counts import Counts, ratio
+from sxtseg.evaluate.visible import ignore_mask, visible_counts
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -133,43 +137,6 @@ def truth_mask(truth: Any) -> np.ndarray:
     if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise InputError(f"cannot read ground truth of dtype {arr.dtype}")
     return arr != 0
-
-
-def ratio(num: float, den: float, *, both_empty: bool) -> float:
-    """``num / den``; when ``den == 0``: 1.0 if ``both_empty`` else 0.0."""
-    if den > 0:
-        return float(num) / float(den)
-    return 1.0 if both_empty else 0.0
-
-
-@dataclass(frozen=True)
-class Counts:
-    """Confusion counts of a binary prediction (voxels)."""
-
-    tp: int
-    fp: int
-    fn: int
-    tn: int
-
-    @classmethod
-    def of(cls, pred: np.ndarray, truth: np.ndarray) -> Counts:
-        """Counts of two boolean arrays of the same shape."""
-        tp = int(np.count_nonzero(pred & truth))
-        npred = int(np.count_nonzero(pred))
-        ntrue = int(np.count_nonzero(truth))
-        return cls(tp=tp, fp=npred - tp, fn=ntrue - tp, tn=int(pred.size) - npred - ntrue + tp)
-
-    def scores(self) -> dict[str, float]:
-        """accuracy, precision, recall, f1 and iou (see the module docstring for 0/0)."""
-        empty = self.tp + self.fp + self.fn == 0
-        total = self.tp + self.fp + self.fn + self.tn
-        return {
-            "accuracy": ratio(self.tp + self.tn, total, both_empty=True),
-            "precision": ratio(self.tp, self.tp + self.fp, both_empty=empty),
-            "recall": ratio(self.tp, self.tp + self.fn, both_empty=empty),
-            "f1": ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn, both_empty=empty),
-            "iou": ratio(self.tp, self.tp + self.fp + self.fn, both_empty=empty),
-        }
 
 
 @dataclass(frozen=True)
@@ -292,9 +259,6 @@ def evaluate_masks(
     InputError
         On a shape mismatch or unreadable values.
     """
-    from sxtseg.evaluate.boundary import boundary_counts
-    from sxtseg.evaluate.visible import ignore_mask, visible_counts
-
     pmask = binarize_prediction(pred, threshold=threshold)
     tmask = truth_mask(truth)
     _check_shapes(pmask.mask, tmask)

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from sxtseg.errors import InputError
-from sxtseg.evaluate.metrics import ratio
+from sxtseg.evaluate.boundary import _near, _slabs, check_tolerance, sampling_of
+from sxtseg.evaluate.counts import ratio
 
 __all__ = ["VisibleCounts", "ignore_mask", "visible_counts"]
 
@@ -119,8 +120,6 @@ def visible_counts(
     -------
     VisibleCounts
     """
-    from sxtseg.evaluate.boundary import _near, _slabs, check_tolerance, sampling_of
-
     pred, truth, ignore = (np.asarray(a, dtype=bool) for a in (pred, truth, ignore))
     if not pred.shape == truth.shape == ignore.shape:
         raise ValueError(f"shapes differ: {pred.shape}, {truth.shape}, {ignore.shape}")

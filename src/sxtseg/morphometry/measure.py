@@ -34,6 +34,10 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from sxtseg.errors import InputError
+from sxtseg.io.base import temp_sibling
+from sxtseg.mesh.config import MeshConfig
+from sxtseg.mesh.surface import surface_of
 from sxtseg.morphometry.config import MeasureConfig
 from sxtseg.morphometry.crosssection import cross_sections
 from sxtseg.types import check_spacing
@@ -174,9 +178,6 @@ def measure_objects(
         One row per object in increasing id order, columns :data:`COLUMNS`;
         ``attrs`` holds the voxel size and origin.
     """
-    from sxtseg.mesh.config import MeshConfig
-    from sxtseg.mesh.surface import surface_of
-
     cfg = config or MeasureConfig()
     spt = check_spacing(spacing, name="spacing")
     sp = np.asarray(spt, dtype=np.float64)
@@ -282,9 +283,6 @@ def write_table(
     list of Path
         The files written.
     """
-    from sxtseg.errors import InputError
-    from sxtseg.io.base import temp_sibling
-
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in (".csv", ".tsv", ".parquet"):
