@@ -15,10 +15,75 @@ import numpy as np
 
 from sxtseg.errors import InputError
 
-__all__ = ["Spacing", "Volume", "check_spacing", "require_voxel_size"]
+__all__ = [
+    "CONNECTIVITY_NEIGHBOURS",
+    "Spacing",
+    "Volume",
+    "check_connectivity",
+    "check_spacing",
+    "require_voxel_size",
+]
 
 #: Voxel size (z, y, x) in nm.
 Spacing = tuple[float, float, float]
+
+#: The old neighbour-count spellings of a 3D connectivity and the rank each means.
+CONNECTIVITY_NEIGHBOURS = {6: 1, 18: 2, 26: 3}
+
+
+def check_connectivity(value: Any, *, name: str = "connectivity") -> int:
+    """Normalise a 3D voxel connectivity to scipy's and scikit-image's convention (1, 2 or 3).
+
+    ``connectivity`` is the same number everywhere in sxtseg: the largest
+    number of coordinates two neighbouring voxels may differ in, as in
+    ``scipy.ndimage.generate_binary_structure(3, connectivity)`` and
+    ``skimage.measure.label(..., connectivity=...)``:
+
+    ====  ===========================  ==========
+    rank  neighbours                   also given
+    ====  ===========================  ==========
+    1     faces (6)                    6
+    2     faces + edges (18)           18
+    3     faces + edges + corners (26) 26
+    ====  ===========================  ==========
+
+    The neighbour counts 6, 18 and 26 (the spelling morphometry used before)
+    are accepted and converted to 1, 2 and 3.
+
+    Parameters
+    ----------
+    value : int
+        1, 2, 3, or 6, 18, 26.
+    name : str
+        Name used in the error message.
+
+    Returns
+    -------
+    int
+        1, 2 or 3.
+
+    Raises
+    ------
+    InputError
+        For any other value.
+
+    Examples
+    --------
+    >>> check_connectivity(26)
+    3
+    >>> check_connectivity(1)
+    1
+    """
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        v = int(value)
+        if v in (1, 2, 3):
+            return v
+        if v in CONNECTIVITY_NEIGHBOURS:
+            return CONNECTIVITY_NEIGHBOURS[v]
+    raise InputError(
+        f"{name} must be 1 (faces), 2 (+ edges) or 3 (+ corners), or the neighbour counts "
+        f"6, 18 or 26, got {value!r}"
+    )
 
 
 def check_spacing(value: Any, *, name: str = "voxel_size") -> Spacing:

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from sxtseg.errors import InputError
 from sxtseg.morphometry import (
     ObjectsConfig,
     enclosed_regions,
@@ -103,15 +104,18 @@ def test_filled_mask_is_kept_as_is():
     assert np.array_equal(objects_from_mask(holed, spacing=SP) > 0, blob)
 
 
-def test_connectivity_6_and_26():
+def test_connectivity_ranks_and_neighbour_counts():
     mask = np.zeros((5, 5, 5), bool)
-    mask[1, 1, 1] = mask[2, 2, 2] = True  # corner neighbours
-    six = objects_from_mask(mask, spacing=10.0, config=ObjectsConfig(mode="filled", connectivity=6))
-    twenty_six = objects_from_mask(
-        mask, spacing=10.0, config=ObjectsConfig(mode="filled", connectivity=26)
-    )
-    assert six.max() == 2
-    assert twenty_six.max() == 1
+    mask[0, 0, 0] = mask[1, 1, 1] = True  # corner neighbours
+    mask[3, 3, 3] = mask[4, 4, 3] = True  # edge neighbours
+    counts = {}
+    for c in (1, 2, 3, 6, 18, 26):
+        cfg = ObjectsConfig(mode="filled", connectivity=c)
+        assert cfg.connectivity in (1, 2, 3)
+        counts[c] = objects_from_mask(mask, spacing=10.0, config=cfg).max()
+    assert counts == {1: 4, 6: 4, 2: 3, 18: 3, 3: 2, 26: 2}
+    assert ObjectsConfig().connectivity == 1
+    assert ObjectsConfig(connectivity=26) == ObjectsConfig(connectivity=3)
     # auto mode: two specks are thinner than a membrane, so not solid objects
     assert objects_from_mask(mask, spacing=10.0).max() == 0
 
@@ -134,8 +138,9 @@ def test_volume_filters_in_nm3():
 
 def test_empty_mask_and_bad_config():
     assert objects_from_mask(np.zeros((3, 4, 5)), spacing=1.0).max() == 0
-    with pytest.raises(ValueError):
-        ObjectsConfig(connectivity=8)
+    for bad in (0, 4, 8, True, 1.5):
+        with pytest.raises(InputError, match="connectivity"):
+            ObjectsConfig(connectivity=bad)
     with pytest.raises(ValueError):
         ObjectsConfig(mode="membranes")
     with pytest.raises(ValueError):

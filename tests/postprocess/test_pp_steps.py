@@ -176,6 +176,8 @@ def test_config_validation():
         PostprocessConfig(min_volume_nm3=-1)
     with pytest.raises(InputError):
         PostprocessConfig(connectivity=4)
+    assert PostprocessConfig(connectivity=6).connectivity == 1
+    assert PostprocessConfig(connectivity=26) == PostprocessConfig()
     with pytest.raises(InputError):
         remove_small_objects_nm(np.zeros((2, 2, 2)), spacing=(0, 1, 1), min_volume_nm3=1)
     with pytest.raises(ValueError):

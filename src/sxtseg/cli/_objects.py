@@ -19,7 +19,11 @@ __all__ = [
 MIN_VOLUME = typer.Option(None, "--min-volume", help="Drop objects smaller than this many nm³.")
 MAX_VOLUME = typer.Option(None, "--max-volume", help="Drop objects larger than this many nm³.")
 MODE = typer.Option("auto", "--mode", help="Mask kind: auto, outlines (membranes) or filled.")
-CONNECTIVITY = typer.Option(6, "--connectivity", help="Foreground neighbours: 6 or 26.")
+CONNECTIVITY = typer.Option(
+    1,
+    "--connectivity",
+    help="Object neighbourhood: 1 faces, 2 +edges, 3 +corners (6, 18, 26 also accepted).",
+)
 SPLIT = typer.Option(True, "--split/--no-split", help="Split touching solid objects (watershed).")
 SPLIT_DEPTH = typer.Option(
     None, "--split-depth", help="Neck depth in nm needed to split (default 2 voxels)."

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sxtseg.types import check_connectivity
+
 __all__ = ["MeasureConfig", "ObjectsConfig"]
 
 _MODES = ("auto", "outlines", "filled")
@@ -23,10 +25,13 @@ class ObjectsConfig:
         the enclosed background is at least ``outline_ratio`` times the mask
         or when the mask is thin (less than 10 % of it survives an erosion by
         ``membrane_steps`` voxels).
-    connectivity : {6, 26}
-        Neighbourhood of the foreground components (6: faces; 26: faces,
-        edges and corners). Background regions always use 6, so a membrane
-        that is closed for 26-connected voxels encloses its lumen.
+    connectivity : {1, 2, 3}
+        Neighbourhood of the foreground components, in scipy's convention
+        (:func:`sxtseg.types.check_connectivity`): 1 faces (6 neighbours),
+        2 + edges (18), 3 + corners (26). The neighbour counts 6, 18 and 26
+        are accepted and stored as 1, 2 and 3. Background regions always use
+        faces (1), so a membrane that is closed for 26-connected voxels
+        encloses its lumen.
     fill_slices : bool
         Also fill regions open only through the top or bottom of the volume:
         contours closed in every Z slice (objects cut by the slab's limits).
@@ -61,7 +66,7 @@ class ObjectsConfig:
     """
 
     mode: str = "auto"
-    connectivity: int = 6
+    connectivity: int = 1
     fill_slices: bool = True
     membrane_steps: int = 4
     min_lumen_voxels: int = 27
@@ -75,8 +80,7 @@ class ObjectsConfig:
     def __post_init__(self) -> None:
         if self.mode not in _MODES:
             raise ValueError(f"mode must be one of {_MODES}, got {self.mode!r}")
-        if self.connectivity not in (6, 26):
-            raise ValueError(f"connectivity must be 6 or 26, got {self.connectivity!r}")
+        object.__setattr__(self, "connectivity", check_connectivity(self.connectivity))
         if self.membrane_steps < 0 or self.min_lumen_voxels < 0:
             raise ValueError("membrane_steps and min_lumen_voxels must be >= 0")
         if self.split_depth_nm is not None and self.split_depth_nm <= 0:

@@ -37,7 +37,7 @@ from scipy import ndimage
 
 from sxtseg.morphometry.config import ObjectsConfig
 from sxtseg.morphometry.split import split_protrusions, split_touching
-from sxtseg.types import Spacing, check_spacing
+from sxtseg.types import Spacing, check_connectivity, check_spacing
 
 __all__ = [
     "enclosed_regions",
@@ -55,25 +55,24 @@ _SIX = ndimage.generate_binary_structure(3, 1)
 #: erosion by ``membrane_steps`` (a ball of radius 2 × membrane_steps keeps 1/8);
 #: membranes with a few thick junctions do not.
 _SOLID_CORE = 0.1
-_TWENTYSIX = ndimage.generate_binary_structure(3, 3)
 
 
-def label_components(mask: np.ndarray, *, connectivity: int = 6) -> tuple[np.ndarray, int]:
+def label_components(mask: np.ndarray, *, connectivity: int = 1) -> tuple[np.ndarray, int]:
     """Connected components of a 3D boolean mask.
 
     Parameters
     ----------
     mask : ndarray of bool, shape (Z, Y, X)
-    connectivity : {6, 26}
+    connectivity : {1, 2, 3}
+        1 faces, 2 + edges, 3 + corners (:func:`sxtseg.types.check_connectivity`;
+        6, 18 and 26 are accepted).
 
     Returns
     -------
     labels : ndarray of int32, shape (Z, Y, X)
     count : int
     """
-    if connectivity not in (6, 26):
-        raise ValueError(f"connectivity must be 6 or 26, got {connectivity!r}")
-    structure = _SIX if connectivity == 6 else _TWENTYSIX
+    structure = ndimage.generate_binary_structure(3, check_connectivity(connectivity))
     labels, count = ndimage.label(mask, structure=structure)
     return labels, int(count)
 

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from sxtseg.errors import InputError
+from sxtseg.types import check_connectivity
 
 __all__ = ["PostprocessConfig"]
 
@@ -42,8 +43,11 @@ class PostprocessConfig:
         Grow the cell mask by this distance so membranes at the cell surface stay.
     invert : bool
         The tomogram has dense = dark (the default assumes dense = high absorption).
-    connectivity : int
-        1 (faces), 2 (faces + edges) or 3 (26-neighbourhood) for objects.
+    connectivity : {1, 2, 3}
+        Neighbourhood of objects, in scipy's convention
+        (:func:`sxtseg.types.check_connectivity`): 1 faces (6 neighbours),
+        2 + edges (18), 3 + corners (26). 6, 18 and 26 are accepted and
+        stored as 1, 2 and 3.
     """
 
     min_volume_nm3: float = 0.0
@@ -64,8 +68,7 @@ class PostprocessConfig:
             value = float(getattr(self, name))
             if not math.isfinite(value) or value < 0:
                 raise InputError(f"{name} must be a finite number >= 0, got {value!r}")
-        if self.connectivity not in (1, 2, 3):
-            raise InputError(f"connectivity must be 1, 2 or 3, got {self.connectivity!r}")
+        object.__setattr__(self, "connectivity", check_connectivity(self.connectivity))
 
     @property
     def enabled(self) -> bool:

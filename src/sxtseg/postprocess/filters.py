@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from sxtseg.types import check_spacing
+from sxtseg.types import check_connectivity, check_spacing
 
 __all__ = [
     "border_margin_voxels",
@@ -34,7 +34,7 @@ def _as_mask(mask: np.ndarray) -> np.ndarray:
 
 
 def _structure(connectivity: int) -> np.ndarray:
-    return ndimage.generate_binary_structure(3, connectivity)
+    return ndimage.generate_binary_structure(3, check_connectivity(connectivity))
 
 
 def remove_small_objects_nm(
@@ -54,8 +54,9 @@ def remove_small_objects_nm(
         Voxel size in nm.
     min_volume_nm3 : float
         Smallest volume kept, in nm³ (an object of n voxels has n·z·y·x nm³).
-    connectivity : int
-        1, 2 or 3 (26-neighbourhood).
+    connectivity : {1, 2, 3}
+        1 faces, 2 + edges, 3 + corners (26 neighbours); 6, 18 and 26 are
+        accepted (:func:`sxtseg.types.check_connectivity`).
 
     Returns
     -------
@@ -104,7 +105,8 @@ def clear_border(
     objects : bool
         Remove every connected object that reaches into the band (like
         ``skimage.segmentation.clear_border``), not only the voxels inside it.
-    connectivity : int
+    connectivity : {1, 2, 3}
+        Neighbourhood of those objects (as in :func:`remove_small_objects_nm`).
 
     Returns
     -------
