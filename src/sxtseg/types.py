@@ -7,7 +7,7 @@ the tilt axis. Lengths are in nanometres.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,14 +18,20 @@ from sxtseg.errors import InputError
 __all__ = [
     "CONNECTIVITY_NEIGHBOURS",
     "Spacing",
+    "SpacingLike",
     "Volume",
     "check_connectivity",
     "check_spacing",
     "require_voxel_size",
 ]
 
-#: Voxel size (z, y, x) in nm.
+#: Voxel size (z, y, x) in nm, as :func:`check_spacing` returns it.
 Spacing = tuple[float, float, float]
+
+#: A voxel size as callers give it: one isotropic size or (z, y, x), in nm
+#: (a number, a sequence or an array of 1 or 3 numbers); :func:`check_spacing`
+#: turns it into a :data:`Spacing`.
+SpacingLike = float | Sequence[float] | np.ndarray
 
 #: The old neighbour-count spellings of a 3D connectivity and the rank each means.
 CONNECTIVITY_NEIGHBOURS = {6: 1, 18: 2, 26: 3}

@@ -16,6 +16,7 @@ from sxtseg.batch.cluster import ClusterConfig, ClusterInfo, open_client
 from sxtseg.batch.inputs import Tomogram, find_tomograms
 from sxtseg.batch.task import one_line, run_one
 from sxtseg.errors import InputError
+from sxtseg.types import SpacingLike
 
 __all__ = ["BatchResult", "run_batch"]
 
@@ -75,7 +76,9 @@ def _clean_batch_temporaries(out: Path) -> None:
             p.unlink(missing_ok=True)
 
 
-def _shapes(tomos: Sequence[Tomogram], voxel_size: Any) -> list[tuple[int, int, int]]:
+def _shapes(
+    tomos: Sequence[Tomogram], voxel_size: SpacingLike | None
+) -> list[tuple[int, int, int]]:
     """Shapes from the headers (for sizing workers); unreadable files are left to their task."""
     from sxtseg.io import open_volume
 
@@ -120,7 +123,7 @@ def run_batch(
     client: Any = None,
     config: Any = None,
     cluster: ClusterConfig | None = None,
-    voxel_size: Any = None,
+    voxel_size: SpacingLike | None = None,
     force: bool = False,
     on_cluster: OnCluster | None = None,
     on_result: OnResult | None = None,
@@ -210,7 +213,8 @@ def run_batch(
 
 def _submit_and_wait(
     client: Any, info: ClusterInfo, tomos: Sequence[Tomogram], out: Path,
-    entries: dict[str, dict[str, Any]], config: Any, ccfg: ClusterConfig, voxel_size: Any,
+    entries: dict[str, dict[str, Any]], config: Any, ccfg: ClusterConfig,
+    voxel_size: SpacingLike | None,
     force: bool, save: Callable[[ClusterInfo], None], on_cluster: OnCluster | None,
     on_result: OnResult | None,
 ) -> None:  # fmt: skip

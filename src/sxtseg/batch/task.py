@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sxtseg.errors import InputError
+from sxtseg.types import SpacingLike
 
 __all__ = ["clean_partial_outputs", "one_line", "run_one"]
 
@@ -97,7 +98,7 @@ def run_one(
     out_dir: str,
     config: Any = None,
     *,
-    voxel_size: Any = None,
+    voxel_size: SpacingLike | None = None,
     force: bool = False,
     threads: int | None = None,
     gpu_slots: int = 0,

@@ -39,7 +39,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from sxtseg.evaluate.counts import ratio
-from sxtseg.types import check_spacing
+from sxtseg.types import SpacingLike, check_spacing
 
 __all__ = ["BoundaryCounts", "boundary_counts", "mask_boundary", "near_mask"]
 
@@ -75,7 +75,7 @@ def mask_boundary(mask: np.ndarray, *, planar: bool = False) -> np.ndarray:
     return mask & ~ndi.binary_erosion(mask, structure=structure, border_value=1)
 
 
-def sampling_of(spacing: Any, ndim: int) -> tuple[float, ...] | None:
+def sampling_of(spacing: SpacingLike | None, ndim: int) -> tuple[float, ...] | None:
     """Voxel edges (last ``ndim`` axes of ``spacing``) over the smallest; None = isotropic."""
     if spacing is None:
         return None
@@ -119,7 +119,7 @@ def near_mask(
     target: np.ndarray,
     *,
     tolerance: float,
-    spacing: Any = None,
+    spacing: SpacingLike | None = None,
     planar: bool = False,
 ) -> np.ndarray:
     """Voxels within ``tolerance`` voxels of a voxel of ``target``, in Z slabs.
@@ -255,7 +255,7 @@ def boundary_counts(
     truth: np.ndarray,
     *,
     tolerance: float,
-    spacing: Any = None,
+    spacing: SpacingLike | None = None,
     ignore: np.ndarray | None = None,
     planar: bool = False,
 ) -> BoundaryCounts:

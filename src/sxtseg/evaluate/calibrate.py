@@ -29,6 +29,7 @@ from sxtseg.errors import InputError
 from sxtseg.evaluate.boundary import BoundaryCounts, check_tolerance, mask_boundary, sampling_of
 from sxtseg.evaluate.boundary import near_mask as _near_mask
 from sxtseg.evaluate.metrics import binarize_prediction, truth_mask
+from sxtseg.types import SpacingLike
 
 __all__ = ["DEFAULT_SWEEP", "ThresholdCalibration", "calibrate_threshold"]
 
@@ -162,7 +163,7 @@ def calibrate_threshold(
     ignore: Any = None,
     tolerance: float = 2.0,
     thresholds: Any = None,
-    spacing: Any = None,
+    spacing: SpacingLike | None = None,
     planar: bool = False,
 ) -> ThresholdCalibration:
     """Sweep probability thresholds and pick the one with the best boundary F1.

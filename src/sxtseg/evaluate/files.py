@@ -30,6 +30,7 @@ from sxtseg.evaluate.metrics import (
     truth_mask,
 )
 from sxtseg.evaluate.visible import ignore_mask, visible_counts
+from sxtseg.types import SpacingLike
 
 __all__ = ["Evaluation", "evaluate_arrays", "evaluate_files", "find_ignore", "write_rows_csv"]
 
@@ -79,7 +80,7 @@ def evaluate_arrays(
     truth: Any,
     *,
     config: EvaluateConfig = EvaluateConfig(),
-    spacing: Any = None,
+    spacing: SpacingLike | None = None,
     per_slice: bool = False,
     ignore: Any = None,
 ) -> Evaluation:
@@ -158,7 +159,7 @@ def evaluate_files(
     truth_path: str | Path,
     *,
     config: EvaluateConfig = EvaluateConfig(),
-    voxel_size: Any = None,
+    voxel_size: SpacingLike | None = None,
     per_slice_csv: str | Path | None = None,
     ignore: str | Path | None = None,
     auto_ignore: bool = True,

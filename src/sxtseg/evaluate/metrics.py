@@ -31,6 +31,7 @@ from sxtseg.errors import InputError
 from sxtseg.evaluate.boundary import boundary_counts
 from sxtseg.evaluate.counts import Counts, ratio
 from sxtseg.evaluate.visible import ignore_mask, visible_counts
+from sxtseg.types import SpacingLike
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -221,7 +222,7 @@ def evaluate_masks(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     tolerance: float | None = None,
-    spacing: Any = None,
+    spacing: SpacingLike | None = None,
     ignore: Any = None,
     planar: bool = False,
 ) -> Scores:

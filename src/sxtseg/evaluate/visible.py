@@ -19,6 +19,7 @@ import numpy as np
 from sxtseg.errors import InputError
 from sxtseg.evaluate.boundary import _near, _slabs, check_tolerance, sampling_of
 from sxtseg.evaluate.counts import ratio
+from sxtseg.types import SpacingLike
 
 __all__ = ["VisibleCounts", "ignore_mask", "visible_counts"]
 
@@ -99,7 +100,7 @@ def visible_counts(
     ignore: np.ndarray,
     *,
     tolerance: float | None = None,
-    spacing: Any = None,
+    spacing: SpacingLike | None = None,
     planar: bool = False,
 ) -> VisibleCounts:
     """Count voxels against visible truth, in Z slabs.

@@ -49,7 +49,7 @@ from sxtseg.infer.volume import PLANE_AXIS, resolve_model
 from sxtseg.io import create_writer, open_volume
 from sxtseg.io.base import VolumeReader, count_nonfinite
 from sxtseg.postprocess import PostprocessConfig, postprocess
-from sxtseg.types import Spacing, check_spacing
+from sxtseg.types import Spacing, SpacingLike, check_spacing
 
 __all__ = ["SegmentResult", "encode_probabilities", "segment_file"]
 
@@ -185,7 +185,7 @@ def segment_file(
     model: Any = "default",
     config: SegmentConfig | None = None,
     postprocess_config: PostprocessConfig | None = None,
-    voxel_size: Any = None,
+    voxel_size: SpacingLike | None = None,
     overwrite: bool = False,
     progress: Progress | None = None,
 ) -> SegmentResult:

@@ -20,7 +20,7 @@ from sxtseg.infer.predict import Predictor
 from sxtseg.infer.rescale import PlaneScale, model_pixel_size, plane_scale, rescaled
 from sxtseg.model.checkpoint import LoadedModel, load_model
 from sxtseg.preprocess import normalize_slices
-from sxtseg.types import Volume, check_spacing
+from sxtseg.types import SpacingLike, Volume, check_spacing
 
 __all__ = [
     "PLANE_AXIS",
@@ -152,7 +152,7 @@ def segment_array(
     *,
     config: SegmentConfig | None = None,
     predictor: Predictor | None = None,
-    voxel_size: Any = None,
+    voxel_size: SpacingLike | None = None,
 ) -> np.ndarray:
     """Membrane probabilities of a whole volume held in memory.
 

@@ -23,7 +23,7 @@ import numpy as np
 from sxtseg.errors import InputError
 from sxtseg.io.base import VolumeReader, VolumeWriter, count_nonfinite
 from sxtseg.io.tlt import read_tilt_angles, write_tilt_angles
-from sxtseg.types import Spacing, Volume, check_spacing
+from sxtseg.types import Spacing, SpacingLike, Volume, check_spacing
 
 __all__ = [
     "SUFFIXES",
@@ -70,7 +70,7 @@ def format_of(path: str | Path, *, for_writing: bool = False) -> str:
     raise InputError(f"{path}: unknown file extension {p.suffix!r} (known: {known})")
 
 
-def open_volume(path: str | Path, *, voxel_size: Any = None) -> VolumeReader:
+def open_volume(path: str | Path, *, voxel_size: SpacingLike | None = None) -> VolumeReader:
     """Open a volume for lazy slice access.
 
     Parameters
@@ -118,7 +118,9 @@ def open_volume(path: str | Path, *, voxel_size: Any = None) -> VolumeReader:
     return reader
 
 
-def read_volume(path: str | Path, *, voxel_size: Any = None, check_finite: bool = True) -> Volume:
+def read_volume(
+    path: str | Path, *, voxel_size: SpacingLike | None = None, check_finite: bool = True
+) -> Volume:
     """Read a whole volume into memory.
 
     Parameters

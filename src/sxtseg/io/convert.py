@@ -12,7 +12,7 @@ import numpy as np
 from sxtseg.errors import InputError
 from sxtseg.io import create_writer, open_volume, read_tilt_angles
 from sxtseg.io.base import VolumeReader, count_nonfinite
-from sxtseg.types import Spacing
+from sxtseg.types import Spacing, SpacingLike
 
 __all__ = ["VolumeInfo", "convert_volume", "describe", "iter_slabs", "slab_size"]
 
@@ -54,7 +54,7 @@ def _find_tilt_file(path: Path) -> Path | None:
     return next((c for c in candidates if c.is_file()), None)
 
 
-def describe(path: str | Path, *, voxel_size: Any = None) -> VolumeInfo:
+def describe(path: str | Path, *, voxel_size: SpacingLike | None = None) -> VolumeInfo:
     """Read a volume once, slab by slab, and summarise it.
 
     Returns
@@ -105,7 +105,7 @@ def convert_volume(
     src: str | Path,
     dst: str | Path,
     *,
-    voxel_size: Any = None,
+    voxel_size: SpacingLike | None = None,
     dtype: Any = None,
     overwrite: bool = False,
     progress: Callable[[int], None] | None = None,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from sxtseg.mesh.surface import ObjectMesh, distinct_colors
-from sxtseg.types import check_spacing
+from sxtseg.types import SpacingLike, check_spacing
 
 __all__ = ["render_scene_png", "slice_overlays_png"]
 
@@ -127,7 +127,7 @@ def slice_overlays_png(
     mask: np.ndarray,
     path: str | Path,
     *,
-    spacing: Any,
+    spacing: SpacingLike,
     index: Sequence[int] | None = None,
     alpha: float = 0.45,
     dpi: int = 110,

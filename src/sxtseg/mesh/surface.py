@@ -26,7 +26,7 @@ import numpy as np
 from scipy import ndimage
 
 from sxtseg.mesh.config import MeshConfig
-from sxtseg.types import check_spacing
+from sxtseg.types import SpacingLike, check_spacing
 
 __all__ = ["ObjectMesh", "distinct_colors", "mesh_objects", "surface_of"]
 
@@ -137,7 +137,7 @@ def _repair(mesh: Any) -> Any:
 def surface_of(
     binary: np.ndarray,
     *,
-    spacing: Any,
+    spacing: SpacingLike,
     origin: Sequence[float] = (0.0, 0.0, 0.0),
     config: MeshConfig | None = None,
     object_id: int = 1,
@@ -199,7 +199,7 @@ def surface_of(
 def mesh_objects(
     instances: np.ndarray,
     *,
-    spacing: Any,
+    spacing: SpacingLike,
     origin: Sequence[float] = (0.0, 0.0, 0.0),
     config: MeshConfig | None = None,
     ids: Sequence[int] | None = None,

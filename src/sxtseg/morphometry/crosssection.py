@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy import ndimage
 
-from sxtseg.types import check_spacing
+from sxtseg.types import SpacingLike, check_spacing
 
 __all__ = ["SectionStats", "cross_sections", "section_axes", "section_perimeter"]
 
@@ -111,7 +110,9 @@ def _sd(values: list[float]) -> float:
     return float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
 
 
-def cross_sections(obj: np.ndarray, *, spacing: Any, smooth_iterations: int = 10) -> SectionStats:
+def cross_sections(
+    obj: np.ndarray, *, spacing: SpacingLike, smooth_iterations: int = 10
+) -> SectionStats:
     """Statistics of the 2D pieces of an object across its Z slices.
 
     Parameters

@@ -40,7 +40,7 @@ from sxtseg.mesh.config import MeshConfig
 from sxtseg.mesh.surface import surface_of
 from sxtseg.morphometry.config import MeasureConfig
 from sxtseg.morphometry.crosssection import cross_sections
-from sxtseg.types import check_spacing
+from sxtseg.types import SpacingLike, check_spacing
 
 __all__ = ["COLUMNS", "feret_max", "measure_objects", "tube_fit", "write_table"]
 
@@ -151,7 +151,7 @@ def _moments(crop: np.ndarray, sp: np.ndarray) -> tuple[int, np.ndarray, np.ndar
 def measure_objects(
     instances: np.ndarray,
     *,
-    spacing: Any,
+    spacing: SpacingLike,
     origin: Sequence[float] = (0.0, 0.0, 0.0),
     config: MeasureConfig | None = None,
     meshes: Sequence[Any] | None = None,

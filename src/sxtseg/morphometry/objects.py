@@ -30,14 +30,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 from scipy import ndimage
 
 from sxtseg.morphometry.config import ObjectsConfig
 from sxtseg.morphometry.split import split_protrusions, split_touching
-from sxtseg.types import Spacing, check_connectivity, check_spacing
+from sxtseg.types import Spacing, SpacingLike, check_connectivity, check_spacing
 
 __all__ = [
     "enclosed_regions",
@@ -179,7 +178,7 @@ def _assign_nearest(
 def filter_by_volume(
     labels: np.ndarray,
     *,
-    spacing: Any,
+    spacing: SpacingLike,
     min_volume_nm3: float | None = None,
     max_volume_nm3: float | None = None,
 ) -> np.ndarray:
@@ -257,7 +256,7 @@ def _outline_mode(
 def objects_from_mask(
     mask: np.ndarray,
     *,
-    spacing: Any,
+    spacing: SpacingLike,
     config: ObjectsConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:

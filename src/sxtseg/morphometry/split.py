@@ -13,12 +13,11 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 from scipy import ndimage
 
-from sxtseg.types import check_spacing
+from sxtseg.types import SpacingLike, check_spacing
 
 __all__ = ["split_protrusions", "split_touching"]
 
@@ -30,7 +29,7 @@ _TWENTYSIX = ndimage.generate_binary_structure(3, 3)
 def split_touching(
     labels: np.ndarray,
     *,
-    spacing: Any,
+    spacing: SpacingLike,
     depth_nm: float | None = None,
     ids: np.ndarray | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -96,7 +95,7 @@ def split_touching(
 def split_protrusions(
     labels: np.ndarray,
     *,
-    spacing: Any,
+    spacing: SpacingLike,
     radius_nm: float,
     min_volume_nm3: float | None = None,
     ids: np.ndarray | None = None,

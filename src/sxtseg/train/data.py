@@ -34,6 +34,7 @@ from sxtseg.preprocess import normalize_slices
 from sxtseg.resample import needs_rescale, scale_factors
 from sxtseg.train.augment import AugmentConfig, augment
 from sxtseg.train.crops import cut_crop, plan_window
+from sxtseg.types import SpacingLike
 
 __all__ = [
     "SliceDataset",
@@ -191,7 +192,7 @@ def find_sources(
     *,
     labeled: bool,
     ignore_value: int | None = 255,
-    voxel_size: Any = None,
+    voxel_size: SpacingLike | None = None,
 ) -> list[Source]:
     """Find tomograms (and labels) under ``paths`` and check them.
 

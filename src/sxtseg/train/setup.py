@@ -22,6 +22,7 @@ from sxtseg.train.augment import AugmentConfig
 from sxtseg.train.config import TrainConfig
 from sxtseg.train.data import SliceDataset, Source, base_zoom, find_sources
 from sxtseg.train.sampling import KeySampler
+from sxtseg.types import SpacingLike
 
 __all__ = [
     "TrainData",
@@ -314,7 +315,7 @@ def prepare_data(
     device: torch.device,
     pixel_size_nm: float | None = None,
     validation: list[str | Path] | None = None,
-    voxel_size: Any = None,
+    voxel_size: SpacingLike | None = None,
     val_crop: int = VAL_CROP,
 ) -> TrainData:
     """Find the data, split it and return a :class:`TrainData`.
@@ -348,9 +349,13 @@ def prepare_data(
     if not labeled:
         raise InputError("training needs labelled data (--labeled)")
     pixel = pixel_size_nm if pixel_size_nm is not None else config.pixel_size_nm
-    kw = {"ignore_value": config.ignore_value, "voxel_size": voxel_size}
-    lab = find_sources(list(labeled), labeled=True, **kw)
-    val_src = find_sources(list(validation), labeled=True, **kw) if validation else None
+    def sources(paths: list[str | Path]) -> list[Source]:
+        return find_sources(
+            paths, labeled=True, ignore_value=config.ignore_value, voxel_size=voxel_size
+        )
+
+    lab = sources(list(labeled))
+    val_src = sources(list(validation)) if validation else None
     if not config.ignore_flat:
         for s in lab + (val_src or []):
             s.ignore = None
