@@ -7,6 +7,10 @@ The front door is small and imports nothing heavy (no torch):
 >>> vol.data.shape, vol.voxel_size                    # doctest: +SKIP
 ((64, 256, 256), (9.8, 9.8, 9.8))
 
+The notebook API (:mod:`sxtseg.api`), imported on first use:
+``sxtseg.segment``, ``objects``, ``measure``, ``surfaces``, ``train_model``
+and ``load_model``.
+
 Subpackages follow the layers described in ``docs/architecture.md``.
 """
 
@@ -16,9 +20,35 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = ["InputError", "Volume", "__version__", "open_volume", "read_volume", "write_volume"]
+__all__ = [
+    "InputError",
+    "Segmentation",
+    "Volume",
+    "__version__",
+    "load_model",
+    "measure",
+    "objects",
+    "open_volume",
+    "read_volume",
+    "segment",
+    "surfaces",
+    "train_model",
+    "write_volume",
+]
+
+#: The notebook front door (``sxtseg.api``), imported on first use.
+_API = {"Segmentation", "load_model", "measure", "objects", "segment", "surfaces", "train_model"}
 
 if TYPE_CHECKING:  # pragma: no cover
+    from sxtseg.api import (
+        Segmentation,
+        load_model,
+        measure,
+        objects,
+        segment,
+        surfaces,
+        train_model,
+    )
     from sxtseg.errors import InputError
     from sxtseg.io import open_volume, read_volume, write_volume
     from sxtseg.types import Volume
@@ -30,6 +60,10 @@ def __getattr__(name: str) -> Any:
         from sxtseg import io
 
         return getattr(io, name)
+    if name in _API:
+        from sxtseg import api
+
+        return getattr(api, name)
     if name == "Volume":
         from sxtseg.types import Volume
 
