@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sxtseg.errors import InputError
+
 __all__ = ["MeshConfig"]
 
 
@@ -43,11 +45,16 @@ class MeshConfig:
     repair: bool = True
 
     def __post_init__(self) -> None:
-        if self.smooth_iterations < 0:
-            raise ValueError("smooth_iterations must be >= 0")
-        if not 0 < self.smooth_lambda < 1 or not 0 < self.smooth_mu < 1:
-            raise ValueError("smooth_lambda and smooth_mu must lie in (0, 1)")
-        if self.target_faces is not None and self.target_faces < 4:
-            raise ValueError("target_faces must be >= 4")
-        if self.step_size < 1 or self.pad < 1:
-            raise ValueError("step_size and pad must be >= 1")
+        """Check every value; a bad one is an :class:`~sxtseg.errors.InputError` (exit 2)."""
+        checks = [
+            (self.smooth_iterations >= 0, "smooth_iterations must be >= 0"),
+            (0 < self.smooth_lambda < 1, "smooth_lambda must lie in (0, 1)"),
+            (0 < self.smooth_mu < 1, "smooth_mu must lie in (0, 1)"),
+            (self.target_faces is None or self.target_faces >= 4, "target_faces must be >= 4"),
+            (self.step_size >= 1, "step_size must be >= 1"),
+            (self.pad >= 1, "pad must be >= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                name = message.split()[0]
+                raise InputError(f"mesh setting: {message}, got {getattr(self, name)!r}")

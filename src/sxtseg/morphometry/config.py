@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sxtseg.errors import InputError
 from sxtseg.types import check_connectivity
 
 __all__ = ["MeasureConfig", "ObjectsConfig"]
@@ -78,20 +79,28 @@ class ObjectsConfig:
     max_volume_nm3: float | None = None
 
     def __post_init__(self) -> None:
+        """Check every value; a bad one is an :class:`~sxtseg.errors.InputError` (exit 2)."""
         if self.mode not in _MODES:
-            raise ValueError(f"mode must be one of {_MODES}, got {self.mode!r}")
-        object.__setattr__(self, "connectivity", check_connectivity(self.connectivity))
-        if self.membrane_steps < 0 or self.min_lumen_voxels < 0:
-            raise ValueError("membrane_steps and min_lumen_voxels must be >= 0")
-        if self.split_depth_nm is not None and self.split_depth_nm <= 0:
-            raise ValueError("split_depth_nm must be > 0")
-        if self.protrusion_radius_nm is not None and self.protrusion_radius_nm <= 0:
-            raise ValueError("protrusion_radius_nm must be > 0")
+            raise InputError(f"objects setting: mode must be one of {_MODES}, got {self.mode!r}")
+        object.__setattr__(self, "connectivity", check_connectivity(
+            self.connectivity, name="objects setting: connectivity"
+        ))
         lo, hi = self.min_volume_nm3, self.max_volume_nm3
-        if (lo is not None and lo < 0) or (hi is not None and hi <= 0):
-            raise ValueError("volume limits must be positive")
-        if lo is not None and hi is not None and hi < lo:
-            raise ValueError("max_volume_nm3 must be >= min_volume_nm3")
+        checks = [
+            (self.membrane_steps >= 0, "membrane_steps must be >= 0", self.membrane_steps),
+            (self.min_lumen_voxels >= 0, "min_lumen_voxels must be >= 0", self.min_lumen_voxels),
+            (self.outline_ratio >= 0, "outline_ratio must be >= 0", self.outline_ratio),
+            (self.split_depth_nm is None or self.split_depth_nm > 0,
+             "split_depth_nm must be > 0", self.split_depth_nm),
+            (self.protrusion_radius_nm is None or self.protrusion_radius_nm > 0,
+             "protrusion_radius_nm must be > 0", self.protrusion_radius_nm),
+            (lo is None or lo >= 0, "min_volume_nm3 must be >= 0", lo),
+            (hi is None or hi > 0, "max_volume_nm3 must be > 0", hi),
+            (lo is None or hi is None or hi >= lo, "max_volume_nm3 must be >= min_volume_nm3", hi),
+        ]  # fmt: skip
+        for ok, message, value in checks:
+            if not ok:
+                raise InputError(f"objects setting: {message}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -116,5 +125,8 @@ class MeasureConfig:
     feret: bool = True
 
     def __post_init__(self) -> None:
+        """Check every value; a bad one is an :class:`~sxtseg.errors.InputError` (exit 2)."""
         if self.smooth_iterations < 0:
-            raise ValueError("smooth_iterations must be >= 0")
+            raise InputError(
+                f"measure setting: smooth_iterations must be >= 0, got {self.smooth_iterations!r}"
+            )
