@@ -29,7 +29,6 @@ __all__ = ["Tomogram", "find_tomograms", "is_volume_folder"]
 log = logging.getLogger(__name__)
 
 _GLOB_CHARS = set("*?[")
-_TIFF = (".tif", ".tiff")
 
 
 @dataclass(frozen=True)
@@ -56,21 +55,9 @@ def _suffixes() -> dict[str, str]:
 
 def is_volume_folder(path: Path) -> bool:
     """True for a folder that is itself one tomogram (OME-Zarr or TIFF slices)."""
-    if not path.is_dir():
-        return False
-    if path.suffix.lower() == ".zarr":
-        return True
-    tiffs = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in _TIFF
-                   and not p.name.startswith("."))  # fmt: skip
-    if not tiffs:
-        return False
-    import tifffile
+    from sxtseg.io import is_volume_folder as _is_volume_folder
 
-    try:
-        with tifffile.TiffFile(tiffs[0]) as tif:
-            return len(tif.series[0].shape) == 2 and len(tif.pages) == 1
-    except Exception:  # an unreadable TIFF: let the folder scan report the files
-        return False
+    return _is_volume_folder(path)
 
 
 def _is_volume_file(path: Path) -> bool:

@@ -178,7 +178,7 @@ def run_batch(
     shapes = _shapes(tomos, voxel_size) if client is None and ccfg.kind == "local" else []
 
     def save(info: ClusterInfo) -> None:
-        from sxtseg import __version__
+        from sxtseg._version import __version__
         from sxtseg.config import to_dict
         from sxtseg.io.checkpoint import write_json_atomic
 

@@ -31,6 +31,7 @@ __all__ = [
     "VolumeWriter",
     "create_writer",
     "format_of",
+    "is_volume_folder",
     "open_volume",
     "read_tilt_angles",
     "read_volume",
@@ -68,6 +69,18 @@ def format_of(path: str | Path, *, for_writing: bool = False) -> str:
         return "tiff"
     known = " ".join(sorted(SUFFIXES))
     raise InputError(f"{path}: unknown file extension {p.suffix!r} (known: {known})")
+
+
+def is_volume_folder(path: str | Path) -> bool:
+    """True for a folder that is itself one tomogram: OME-Zarr, or TIFF slices."""
+    p = Path(path)
+    if not p.is_dir():
+        return False
+    if p.suffix.lower() == ".zarr":
+        return True
+    from sxtseg.io.tiff import is_slice_folder
+
+    return is_slice_folder(p)
 
 
 def open_volume(path: str | Path, *, voxel_size: SpacingLike | None = None) -> VolumeReader:

@@ -162,7 +162,7 @@ class MrcWriter(VolumeWriter):
         # without a time, so the same data gives byte-identical files.
         hdr.nlabl = 0
         hdr.label[:] = b""
-        from sxtseg import __version__
+        from sxtseg._version import __version__
 
         labels = [lbl for lbl in self.metadata.get("labels", []) if lbl][:9]
         if not any(str(lbl).startswith("sxtseg") for lbl in labels):

@@ -18,7 +18,7 @@ from sxtseg.errors import InputError
 from sxtseg.io.base import VolumeReader, VolumeWriter, check_data
 from sxtseg.types import Spacing
 
-__all__ = ["TiffReader", "TiffWriter", "unit_to_nm"]
+__all__ = ["TiffReader", "TiffWriter", "is_slice_folder", "unit_to_nm"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,30 @@ _UNITS_NM = {
 }  # fmt: skip
 # ImageJ stores these dtypes natively; others are converted on writing.
 _IMAGEJ_DTYPES = {"uint8", "uint16", "float32"}
+
+
+_TIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def is_slice_folder(path: Path) -> bool:
+    """True for a folder whose first (visible) TIFF holds one 2D slice: a tomogram as slices.
+
+    An unreadable first TIFF gives False, so a folder scan reports the files
+    one by one instead.
+    """
+    if not path.is_dir():
+        return False
+    tiffs = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in _TIFF_SUFFIXES
+                   and not p.name.startswith("."))  # fmt: skip
+    if not tiffs:
+        return False
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(tiffs[0]) as tif:
+            return len(tif.series[0].shape) == 2 and len(tif.pages) == 1
+    except Exception:  # an unreadable TIFF of any kind: not a slice folder
+        return False
 
 
 def unit_to_nm(unit: str | None) -> float | None:

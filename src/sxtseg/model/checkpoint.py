@@ -89,7 +89,7 @@ def versions() -> dict[str, str]:
     """Library versions recorded in checkpoints."""
     import numpy as np
 
-    from sxtseg import __version__
+    from sxtseg._version import __version__
 
     return {
         "sxtseg": __version__,
