@@ -14,7 +14,7 @@ from typing import Any
 
 from sxtseg.batch.cluster import ClusterConfig, ClusterInfo, open_client
 from sxtseg.batch.inputs import Tomogram, find_tomograms
-from sxtseg.batch.task import one_line, run_one
+from sxtseg.batch.task import clean_partial_outputs, finished_entry, one_line, run_one
 from sxtseg.errors import InputError
 from sxtseg.types import SpacingLike
 
@@ -175,7 +175,10 @@ def run_batch(
     doc: dict[str, Any] = {"started": _now(), "finished": None, "out_dir": str(out.resolve())}
     batch_json = out / "batch.json"
     device = getattr(getattr(config, "segment", None), "device", None)
-    shapes = _shapes(tomos, voxel_size) if client is None and ccfg.kind == "local" else []
+    # tomograms whose run is complete need no task (nor a cluster when all are)
+    before = {} if force else _finished_before(tomos, out, config, voxel_size)
+    todo = [t for t in tomos if t.name not in before]
+    shapes = _shapes(todo, voxel_size) if client is None and ccfg.kind == "local" else []
 
     def save(info: ClusterInfo) -> None:
         from sxtseg._version import __version__
@@ -192,14 +195,18 @@ def run_batch(
     if client is not None:
         info = ClusterInfo("client", gpus=1 if ccfg.gpu_jobs else 0,
                            dashboard=getattr(client, "dashboard_link", None))  # fmt: skip
-        _submit_and_wait(client, info, tomos, out, entries, config, ccfg, voxel_size, force,
-                         save, on_cluster, on_result)  # fmt: skip
+        _submit_and_wait(client, info, tomos, before, out, entries, config, ccfg, voxel_size,
+                         force, save, on_cluster, on_result)  # fmt: skip
+    elif not todo:
+        info = ClusterInfo(ccfg.kind, workers=0, extra={"started": False})
+        _submit_and_wait(None, info, tomos, before, out, entries, config, ccfg, voxel_size,
+                         force, save, on_cluster, on_result)  # fmt: skip
     else:
         log_dir = out / "slurm-logs" if ccfg.kind == "slurm" else None
-        with open_client(ccfg, shapes=shapes, n_tasks=len(tomos), device=device,
+        with open_client(ccfg, shapes=shapes, n_tasks=len(todo), device=device,
                          log_directory=log_dir) as (own_client, info):  # fmt: skip
-            _submit_and_wait(own_client, info, tomos, out, entries, config, ccfg, voxel_size,
-                             force, save, on_cluster, on_result)  # fmt: skip
+            _submit_and_wait(own_client, info, tomos, before, out, entries, config, ccfg,
+                             voxel_size, force, save, on_cluster, on_result)  # fmt: skip
     objects_csv = write_objects_table(out, entries)
     doc["finished"] = _now()
     doc["seconds"] = round(time.perf_counter() - t0, 3)
@@ -211,19 +218,32 @@ def run_batch(
     return result
 
 
+def _finished_before(
+    tomos: Sequence[Tomogram], out: Path, config: Any, voxel_size: SpacingLike | None
+) -> dict[str, dict[str, Any]]:
+    """``skipped`` entries of the tomograms whose run is complete (pipeline.run_is_complete)."""
+    before = {}
+    for t in tomos:
+        entry = finished_entry(str(t.path), str(out / t.name), config, voxel_size=voxel_size)
+        if entry is not None:
+            clean_partial_outputs(out / t.name)  # e.g. of a run killed while saving its summary
+            before[t.name] = entry
+    return before
+
+
 def _submit_and_wait(
-    client: Any, info: ClusterInfo, tomos: Sequence[Tomogram], out: Path,
-    entries: dict[str, dict[str, Any]], config: Any, ccfg: ClusterConfig,
-    voxel_size: SpacingLike | None,
-    force: bool, save: Callable[[ClusterInfo], None], on_cluster: OnCluster | None,
+    client: Any, info: ClusterInfo, tomos: Sequence[Tomogram],
+    before: dict[str, dict[str, Any]], out: Path, entries: dict[str, dict[str, Any]],
+    config: Any, ccfg: ClusterConfig, voxel_size: SpacingLike | None, force: bool,
+    save: Callable[[ClusterInfo], None], on_cluster: OnCluster | None,
     on_result: OnResult | None,
 ) -> None:  # fmt: skip
-    from distributed import as_completed
-
+    """Submit a task per tomogram not in ``before``; record every entry as it finishes."""
+    todo = [t for t in tomos if t.name not in before]
     gpu = info.gpus > 0
     token = uuid.uuid4().hex[:8]
     futures = {}
-    for i, t in enumerate(tomos):
+    for i, t in enumerate(todo):
         fut = client.submit(
             run_one, str(t.path), str(out / t.name), config, voxel_size=voxel_size, force=force,
             threads=info.threads, gpu_slots=info.gpus if info.kind == "local" else 0,
@@ -235,6 +255,23 @@ def _submit_and_wait(
     if on_cluster is not None:
         on_cluster(info, len(tomos))
     finished = 0
+
+    def record(name: str, entry: dict[str, Any]) -> None:
+        nonlocal finished
+        entry.pop("input", None)
+        entries[name] = {**entries[name], **entry}
+        finished += 1
+        save(info)
+        log.info("%s: %s", name, entries[name]["status"])
+        if on_result is not None:
+            on_result({"name": name, **entries[name]}, finished, len(tomos))
+
+    for name, entry in before.items():
+        record(name, dict(entry))
+    if not futures:
+        return
+    from distributed import as_completed
+
     for fut in as_completed(futures):
         name = futures[fut]
         try:
@@ -243,11 +280,5 @@ def _submit_and_wait(
             entry = {**entries[name], "status": "failed", "error": one_line(exc),
                      "error_type": "worker" if "KilledWorker" in type(exc).__name__
                      else "internal"}  # fmt: skip
-        entry.pop("input", None)
-        entries[name] = {**entries[name], **entry}
-        finished += 1
-        save(info)
-        log.info("%s: %s", name, entries[name]["status"])
-        if on_result is not None:
-            on_result({"name": name, **entries[name]}, finished, len(tomos))
+        record(name, entry)
         fut.release()

@@ -19,7 +19,7 @@ from typing import Any
 from sxtseg.errors import InputError
 from sxtseg.types import SpacingLike
 
-__all__ = ["clean_partial_outputs", "one_line", "run_one"]
+__all__ = ["clean_partial_outputs", "finished_entry", "one_line", "run_one", "summary_entry"]
 
 log = logging.getLogger(__name__)
 
@@ -144,17 +144,45 @@ def run_one(
     except InputError as exc:
         return {**entry, "status": "failed", "error": one_line(exc), "error_type": "input",
                 "seconds": round(time.perf_counter() - t0, 3)}  # fmt: skip
-    summary = result.summary
-    stages = summary.get("stages", {})
+    entry.update(summary_entry(result.summary, Path(out_dir)))
     return {
         **entry,
         "status": "skipped" if not result.ran else "done",
         "ran": list(result.ran),
         "skipped": list(result.skipped),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+
+
+def summary_entry(summary: dict[str, Any], out_dir: Path) -> dict[str, Any]:
+    """The part of a batch.json entry read from a run's ``summary.json``."""
+    stages = summary.get("stages", {})
+    return {
         "stages": {k: v.get("seconds") for k, v in stages.items()},
         "voxel_size_nm": summary.get("voxel_size_nm"),
         "shape": summary.get("shape"),
         "objects": stages.get("objects", {}).get("objects"),
-        "seconds": round(time.perf_counter() - t0, 3),
-        "objects_csv": str(result.path("objects")),
+        "objects_csv": str(out_dir / summary.get("outputs", {}).get("objects", "objects.csv")),
     }
+
+
+def finished_entry(input: str, out_dir: str, config: Any = None, *,
+                   voxel_size: SpacingLike | None = None) -> dict[str, Any] | None:  # fmt: skip
+    """The ``skipped`` batch.json entry of a tomogram whose run is complete, else None.
+
+    Uses :func:`sxtseg.pipeline.run_is_complete` (headers and ``summary.json``
+    only), so finished tomograms need no task.
+    """
+    import json
+
+    from sxtseg.pipeline import run_is_complete
+
+    if not run_is_complete(out_dir, input, config, voxel_size=voxel_size):
+        return None
+    try:
+        summary = json.loads((Path(out_dir) / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+    stages = list(summary.get("stages", {}))
+    return {"input": input, "out_dir": out_dir, "status": "skipped", "ran": [],
+            "skipped": stages, "seconds": 0.0, **summary_entry(summary, Path(out_dir))}  # fmt: skip

@@ -7,7 +7,9 @@ is; touching solid objects are split with a seeded watershed. With
 volume_nm3, mesh_volume_nm3, surface_nm2, surface_to_volume_per_um,
 centroids, ellipsoid axes, sphericity, feret_max_nm, touches_border and
 per-Z-slice cross-section statistics. A .parquet twin is written when
-pyarrow is installed.
+pyarrow is installed. With --surfaces, areas, mesh volumes and Feret
+diameters are those of the meshes in a surfaces folder (made by `sxtseg
+surfaces --instances` from the same instance volume).
 
 Example: sxtseg measure mask.mrc -o objects.csv --min-volume 1e5
 """
@@ -54,9 +56,16 @@ def command(
     write_instances: Path | None = typer.Option(
         None, "--write-instances", help="Also write the instance volume (e.g. instances.mrc)."
     ),
+    surfaces: Path | None = typer.Option(
+        None,
+        "--surfaces",
+        help="Measure the meshes of this folder (from `sxtseg surfaces` on the same instances) "
+        "instead of meshing again.",
+    ),
 ) -> int:
     from sxtseg.errors import InputError
-    from sxtseg.morphometry import MeasureConfig, measure_file
+    from sxtseg.jobs import measure_file
+    from sxtseg.morphometry import MeasureConfig
 
     objects = objects_config(
         mode=mode, connectivity=connectivity, split=split, split_depth=split_depth,
@@ -77,6 +86,7 @@ def command(
             objects=objects,
             config=config,
             threshold=threshold,
+            surfaces=surfaces,
             instances_path=write_instances,
             overwrite=overwrite,
             progress=progress,

@@ -58,7 +58,8 @@ def command(
     preview: bool = typer.Option(True, "--preview/--no-preview", help="Write PNG previews."),
 ) -> int:
     from sxtseg.errors import InputError
-    from sxtseg.mesh import MeshConfig, surfaces_file
+    from sxtseg.jobs import surfaces_file
+    from sxtseg.mesh import MeshConfig
 
     objects = objects_config(
         mode=mode, connectivity=connectivity, split=split, split_depth=split_depth,

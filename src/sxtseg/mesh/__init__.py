@@ -5,13 +5,14 @@
 - :func:`write_surfaces` — PLY/OBJ/STL/GLB per object plus a combined,
   coloured scene.
 - :func:`render_scene_png`, :func:`slice_overlays_png` — PNG previews.
-- :func:`surfaces_file` — the file-level job behind ``sxtseg surfaces``;
-  :func:`write_surface_folder` — the same from an in-memory instance Volume.
+- :func:`write_surface_folder` / :func:`read_surface_folder` — a whole
+  surfaces folder from an instance Volume, and its meshes read back. (The
+  file-level job behind ``sxtseg surfaces`` is :func:`sxtseg.jobs.surfaces_file`.)
 """
 
 from sxtseg.mesh.config import MeshConfig
 from sxtseg.mesh.export import FORMATS, SurfaceFiles, write_surfaces
-from sxtseg.mesh.job import SurfacesResult, surfaces_file, write_surface_folder
+from sxtseg.mesh.job import SurfacesResult, read_surface_folder, write_surface_folder
 from sxtseg.mesh.render import render_scene_png, slice_overlays_png
 from sxtseg.mesh.surface import ObjectMesh, distinct_colors, mesh_objects, surface_of
 
@@ -23,10 +24,10 @@ __all__ = [
     "SurfacesResult",
     "distinct_colors",
     "mesh_objects",
+    "read_surface_folder",
     "render_scene_png",
     "slice_overlays_png",
     "surface_of",
-    "surfaces_file",
     "write_surface_folder",
     "write_surfaces",
 ]

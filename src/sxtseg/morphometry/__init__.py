@@ -4,13 +4,14 @@
 - :func:`measure_objects` — one row per object (volumes, surfaces, axes, Feret,
   cross-sections), :func:`write_table` — CSV (+ Parquet).
 - :func:`cross_sections` — per-Z-slice 2D statistics of one object.
-- :func:`measure_file` / :func:`load_objects` — the file-level job behind
-  ``sxtseg measure``.
+- :func:`load_objects` / :func:`write_instances` — objects from a mask or
+  instance file; an instance volume to a file. (The file-level job behind
+  ``sxtseg measure`` is :func:`sxtseg.jobs.measure_file`.)
 """
 
 from sxtseg.morphometry.config import MeasureConfig, ObjectsConfig
 from sxtseg.morphometry.crosssection import SectionStats, cross_sections
-from sxtseg.morphometry.job import MeasureResult, load_objects, measure_file, write_instances
+from sxtseg.morphometry.job import load_objects, write_instances
 from sxtseg.morphometry.measure import COLUMNS, feret_max, measure_objects, write_table
 from sxtseg.morphometry.objects import (
     enclosed_regions,
@@ -25,7 +26,6 @@ from sxtseg.morphometry.split import split_protrusions, split_touching
 __all__ = [
     "COLUMNS",
     "MeasureConfig",
-    "MeasureResult",
     "ObjectsConfig",
     "SectionStats",
     "cross_sections",
@@ -35,7 +35,6 @@ __all__ = [
     "instance_dtype",
     "label_components",
     "load_objects",
-    "measure_file",
     "measure_objects",
     "objects_from_mask",
     "relabel_sequential",

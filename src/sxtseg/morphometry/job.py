@@ -1,44 +1,28 @@
-"""File-level jobs: read a mask or instance volume, make objects, write the table."""
+"""Objects from files: read a mask or instance volume and make objects; write instance volumes.
+
+The file-level job behind ``sxtseg measure`` is :func:`sxtseg.jobs.measure_file`.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from sxtseg.errors import InputError
-from sxtseg.morphometry.config import MeasureConfig, ObjectsConfig
-from sxtseg.morphometry.measure import measure_objects, write_table
+from sxtseg.morphometry.config import ObjectsConfig
 from sxtseg.morphometry.objects import filter_by_volume, instance_dtype, objects_from_mask
 from sxtseg.morphometry.split import split_protrusions
 from sxtseg.types import Volume, require_voxel_size
 
-__all__ = ["MeasureResult", "load_objects", "measure_file", "write_instances"]
+__all__ = ["load_objects", "write_instances"]
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class MeasureResult:
-    """What :func:`measure_file` produced.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        One row per object (see :data:`sxtseg.morphometry.COLUMNS`).
-    paths : list of Path
-        Files written (table, Parquet twin, instance volume).
-    """
-
-    table: pd.DataFrame
-    paths: list[Path]
 
 
 def load_objects(
@@ -124,58 +108,3 @@ def write_instances(path: str | Path, labels: Volume, *, overwrite: bool = False
     if dtype == np.uint32 and format_of(path, for_writing=True) == "mrc":
         raise InputError(f"{path}: {top} objects do not fit MRC (uint16); use .tif, .zarr or .h5")
     return write_volume(path, labels.with_data(data.astype(dtype, copy=False)), overwrite=overwrite)
-
-
-def measure_file(
-    mask_path: str | Path,
-    table_path: str | Path,
-    *,
-    instances: bool = False,
-    voxel_size: Any = None,
-    objects: ObjectsConfig | None = None,
-    config: MeasureConfig | None = None,
-    threshold: float = 0.5,
-    instances_path: str | Path | None = None,
-    overwrite: bool = False,
-    progress: Progress | None = None,
-) -> MeasureResult:
-    """``sxtseg measure``: mask or instance file -> table of objects in nm.
-
-    Parameters
-    ----------
-    mask_path : str or Path
-    table_path : str or Path
-        ``.csv``/``.tsv`` (plus a ``.parquet`` twin when pyarrow is present)
-        or ``.parquet``.
-    instances, voxel_size, objects, threshold
-        See :func:`load_objects`.
-    config : MeasureConfig, optional
-    instances_path : str or Path, optional
-        Also write the instance volume here.
-    overwrite : bool
-    progress : callable(done, total), optional
-        Called once per measured object.
-
-    Returns
-    -------
-    MeasureResult
-    """
-    table_path = Path(table_path)
-    if table_path.exists() and not overwrite:
-        raise InputError(f"{table_path} exists (pass --overwrite to replace it)")
-    labels = load_objects(
-        mask_path, instances=instances, voxel_size=voxel_size, config=objects, threshold=threshold
-    )
-    assert labels.voxel_size is not None
-    table = measure_objects(
-        np.asarray(labels.data),
-        spacing=labels.voxel_size,
-        origin=labels.origin,
-        config=config,
-        progress=progress,
-    )
-    paths = write_table(table, table_path, overwrite=overwrite)
-    if instances_path is not None:
-        paths.append(write_instances(instances_path, labels, overwrite=overwrite))
-    log.info("%d objects measured -> %s", len(table), table_path)
-    return MeasureResult(table, paths)
