@@ -29,6 +29,9 @@ def command(
     axes: str | None = typer.Option(None, "--axes", help="xy, xz, yz or all."),
     batch_size: int | None = typer.Option(None, "--batch-size", "-b", help="Slices per pass."),
     tile: int | None = typer.Option(None, "--tile", help="Tile edge in px."),
+    backend: str | None = typer.Option(
+        None, "--backend", help="Network backend: torch (default), onnx (CPU) or auto."
+    ),
     rescale: bool | None = typer.Option(
         None,
         "--rescale/--no-rescale",
@@ -52,6 +55,8 @@ def command(
     voxel_size: str | None = VOXEL_SIZE,
     force: bool = typer.Option(False, "--force", help="Run every stage again."),
 ) -> int:
+    from dataclasses import replace
+
     from sxtseg.cli._progress import StageBar
     from sxtseg.pipeline import run_config_from, run_pipeline
 
@@ -60,6 +65,8 @@ def command(
         batch_size=batch_size, tile=tile, rescale=rescale, min_volume=min_volume, border=border,
         cell_mask=cell_mask, formats=formats, out_format=out_format, previews=previews,
     )  # fmt: skip
+    if backend is not None:
+        cfg = replace(cfg, segment=replace(cfg.segment, backend=backend))
     with StageBar() as bar:
         result = run_pipeline(
             input, output, config=cfg, voxel_size=parse_voxel_size(voxel_size), force=force,

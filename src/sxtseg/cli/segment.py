@@ -66,7 +66,15 @@ def command(
     compile_model: bool | None = typer.Option(
         None, "--compile/--no-compile", help="torch.compile the network (CUDA; slow start)."
     ),
-    threads: int | None = typer.Option(None, "--threads", help="CPU threads (default: all)."),
+    threads: int | None = typer.Option(
+        None, "--threads", help="CPU threads (default: OMP_NUM_THREADS, else the physical cores)."
+    ),
+    backend: str | None = typer.Option(
+        None,
+        "--backend",
+        help="Run the network with torch (default), onnx (ONNX Runtime on the CPU, needs "
+        "sxtseg[onnx]) or auto (onnx on the CPU when installed).",
+    ),
     min_volume: float | None = typer.Option(
         None, "--min-volume", help="Remove objects smaller than this volume in nm^3."
     ),
@@ -113,7 +121,7 @@ def command(
     cfg = from_mapping(
         SegmentConfig, seg_values, threshold=threshold, device=device, tta=tta, axes=axes,
         batch_size=batch_size, tile=tile, overlap=overlap, prob_dtype=prob_dtype, amp=amp,
-        compile=compile_model, num_threads=threads, rescale=rescale,
+        compile=compile_model, num_threads=threads, rescale=rescale, backend=backend,
         scratch_dir=None if scratch_dir is None else str(scratch_dir),
     )  # fmt: skip
     pp_cfg = from_mapping(

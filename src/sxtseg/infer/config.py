@@ -4,23 +4,34 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from sxtseg.errors import InputError
 
-__all__ = ["AXES", "DEFAULT_THRESHOLD", "PROB_DTYPES", "SegmentConfig", "check_threshold"]
+__all__ = [
+    "AXES",
+    "BACKENDS",
+    "DEFAULT_THRESHOLD",
+    "PROB_DTYPES",
+    "SegmentConfig",
+    "check_threshold",
+]
 
 #: Planes the network can be run on: "xy" (slices along Z), "xz" (along Y), "yz" (along X).
 AXES = ("xy", "xz", "yz", "all")
 #: How probabilities are stored: float16/float32 in [0, 1], or uint8 = round(255 p).
 PROB_DTYPES = ("float16", "float32", "uint8")
+#: What runs the network: PyTorch, ONNX Runtime (CPU), or "auto" (ONNX Runtime on the
+#: CPU when it is installed, else PyTorch).
+BACKENDS = ("torch", "onnx", "auto")
 #: Mask threshold of models that record none (the paper's, on the [0, 1] scale).
 DEFAULT_THRESHOLD = 0.9
 
 
-def check_threshold(value: object, *, what: str = "threshold") -> float:
+def check_threshold(value: Any, *, what: str = "threshold") -> float:
     """``value`` as a float in [0, 1]; :class:`InputError` otherwise."""
     try:
-        t = float(value)  # type: ignore[arg-type]
+        t = float(value)
     except (TypeError, ValueError):
         raise InputError(f"{what} must be a number in [0, 1], got {value!r}") from None
     if not (math.isfinite(t) and 0.0 <= t <= 1.0):
@@ -57,13 +68,24 @@ class SegmentConfig:
         Mixed precision on CUDA: "auto" (bf16 where supported, else fp16),
         "bf16", "fp16" or "off". Always off on the CPU.
     channels_last : bool
-        Use the channels-last memory format on CUDA.
+        Use the channels-last memory format (CUDA, and the CPU with the torch backend).
+    fuse : bool
+        On the CPU, run the label path with BatchNorm folded into the
+        convolutions and linear convolutions merged
+        (:func:`sxtseg.infer.fast.optimize_for_inference`; same result up to
+        float32 rounding). The GPU path is unchanged.
+    backend : str
+        "torch" (default), "onnx" (ONNX Runtime on the CPU; needs
+        ``sxtseg[onnx]``; the graph is exported once per model and cached,
+        see :mod:`sxtseg.infer.onnxrt`) or "auto" (ONNX Runtime when the
+        device is the CPU and onnxruntime is installed, else torch).
     compile : bool
         Wrap the label path in ``torch.compile``.
     prob_dtype : str
         Storage type of the probability volume: "float16", "float32" or "uint8".
     num_threads : int or None
-        CPU threads for torch (default: all cores this process may use).
+        CPU threads for the network (default: ``OMP_NUM_THREADS``, else the
+        physical cores this process may use).
     prefetch : int
         Slabs queued between the reader, compute and writer threads.
     invert : bool or None
@@ -92,6 +114,8 @@ class SegmentConfig:
     axes: str = "xy"
     amp: str = "auto"
     channels_last: bool = True
+    fuse: bool = True
+    backend: str = "torch"
     compile: bool = False
     prob_dtype: str = "float16"
     num_threads: int | None = None
@@ -115,6 +139,8 @@ class SegmentConfig:
             raise InputError(f"axes must be one of {', '.join(AXES)}, got {self.axes!r}")
         if self.amp not in ("auto", "bf16", "fp16", "off"):
             raise InputError(f"amp must be auto, bf16, fp16 or off, got {self.amp!r}")
+        if self.backend not in BACKENDS:
+            raise InputError(f"backend must be one of {', '.join(BACKENDS)}, got {self.backend!r}")
         if self.prob_dtype not in PROB_DTYPES:
             raise InputError(f"prob dtype must be one of {', '.join(PROB_DTYPES)}, "
                              f"got {self.prob_dtype!r}")  # fmt: skip

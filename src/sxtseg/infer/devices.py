@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -15,7 +16,9 @@ __all__ = [
     "autocast_dtype",
     "available_ram_bytes",
     "cpu_count",
+    "default_threads",
     "memory_budget_bytes",
+    "physical_cores",
     "resolve_device",
 ]
 
@@ -28,6 +31,7 @@ class DeviceInfo:
 
     device: torch.device
     name: str
+    threads: int = 0
 
 
 def cpu_count() -> int:
@@ -46,8 +50,47 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def physical_cores() -> int:
+    """Physical cores among the CPUs this process may run on (SMT siblings counted once).
+
+    Read from ``/sys/devices/system/cpu/cpuN/topology``; the number of usable
+    logical CPUs where the topology cannot be read.
+    """
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+    cores = set()
+    for cpu in cpus:
+        topo = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+        try:
+            package = (topo / "physical_package_id").read_text().strip()
+            core = (topo / "core_id").read_text().strip()
+        except OSError:
+            return max(1, len(cpus))
+        cores.add((package, core))
+    return max(1, len(cores))
+
+
+def default_threads() -> int:
+    """CPU threads for the network: ``OMP_NUM_THREADS`` when set, else :func:`physical_cores`.
+
+    Convolutions gain little from a core's second hardware thread, and the
+    reader and writer threads of a streamed run need some room.
+    """
+    env = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return physical_cores()
+
+
 def resolve_device(name: str = "auto", *, num_threads: int | None = None) -> DeviceInfo:
     """Turn "auto", "cpu", "cuda" or "cuda:N" into a device; set CPU threads.
+
+    On the CPU, torch's intra-op threads become ``num_threads`` or
+    :func:`default_threads` (a process-wide setting, made here, when a run
+    starts, never at import). The inter-op pool is left alone: the label
+    path runs its operators one after another.
 
     Raises
     ------
@@ -72,10 +115,11 @@ def resolve_device(name: str = "auto", *, num_threads: int | None = None) -> Dev
         return DeviceInfo(torch.device("mps"), "mps")
     if name != "cpu":
         raise InputError(f"unknown device {name!r}")
-    threads = int(num_threads) if num_threads else cpu_count()
+    threads = int(num_threads) if num_threads else default_threads()
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
-    return DeviceInfo(torch.device("cpu"), f"cpu ({threads} thread{'s' if threads != 1 else ''})")
+    return DeviceInfo(torch.device("cpu"), f"cpu ({threads} thread{'s' if threads != 1 else ''})",
+                      threads)  # fmt: skip
 
 
 def autocast_dtype(device: torch.device, amp: str) -> torch.dtype | None:

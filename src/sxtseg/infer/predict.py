@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from sxtseg.errors import InputError
 from sxtseg.infer.config import SegmentConfig
 from sxtseg.infer.devices import autocast_dtype, memory_budget_bytes, resolve_device
 from sxtseg.infer.tiling import TileGrid, plan_tiles
@@ -85,6 +86,37 @@ def _probability_path(model: nn.Module) -> tuple[Any, Any]:
     return model.predict_label, (to_prob if callable(to_prob) else _tanh_probability)
 
 
+def _optimizable(model: nn.Module) -> bool:
+    from sxtseg.infer.fast import LabelPath
+    from sxtseg.model.network import DoubleDecoderNet
+
+    return isinstance(model, (DoubleDecoderNet, LabelPath))
+
+
+def _choose_backend(name: str, device: torch.device, model: nn.Module) -> str:
+    """The backend ("torch" or "onnx") for ``SegmentConfig.backend`` ``name`` on ``device``.
+
+    Raises
+    ------
+    InputError
+        "onnx" on a GPU, without onnxruntime, or for a module that is not the network.
+    """
+    from sxtseg.infer.onnxrt import onnxruntime_available
+
+    if name == "torch":
+        return "torch"
+    usable = device.type == "cpu" and _optimizable(model) and onnxruntime_available()
+    if name == "auto":
+        return "onnx" if usable else "torch"
+    if device.type != "cpu":
+        raise InputError("--backend onnx runs on the CPU: use --device cpu (or --backend torch)")
+    if not onnxruntime_available():
+        raise InputError("--backend onnx needs onnxruntime: pip install 'sxtseg[onnx]'")
+    if not _optimizable(model):
+        raise InputError(f"--backend onnx needs the sxtseg network, not a {type(model).__name__}")
+    return "onnx"
+
+
 def _round16(n: int) -> int:
     return int(math.ceil(n / _DIVISOR) * _DIVISOR)
 
@@ -116,24 +148,55 @@ class Predictor:
         or with ``predict_label(x)`` and ``label_probability(label)``, or with only
         ``predict_label(x)``, read as a tanh map in [-1, 1] (p = (label + 1) / 2).
     config : SegmentConfig
-        Tile, overlap, batch size, device, TTA, mixed precision, compile.
+        Tile, overlap, batch size, device, TTA, mixed precision, compile, and
+        on the CPU the backend (torch or ONNX Runtime), BatchNorm folding and
+        channels-last.
+
+    Attributes
+    ----------
+    backend : str
+        "torch" or "onnx", what runs the network.
+    device_name : str
+        The device in words, with threads and CPU optimisations.
     """
 
     def __init__(self, model: nn.Module, *, config: SegmentConfig | None = None) -> None:
-        self.config = config or SegmentConfig()
-        info = resolve_device(self.config.device, num_threads=self.config.num_threads)
+        self.config = cfg = config or SegmentConfig()
+        device = "cpu" if cfg.backend == "onnx" and cfg.device == "auto" else cfg.device
+        info = resolve_device(device, num_threads=cfg.num_threads)
         self.device = info.device
-        self.device_name = info.name
+        self.backend = _choose_backend(cfg.backend, self.device, model)
         self.model = model.to(self.device).eval()
-        self.amp = autocast_dtype(self.device, self.config.amp)
+        self.amp = autocast_dtype(self.device, cfg.amp)
+        what = ""
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
-            if self.config.channels_last:
-                self.model = self.model.to(memory_format=torch.channels_last)
-        self._fn, self._to_prob = _probability_path(self.model)
-        if self.config.compile:
+            if cfg.channels_last:
+                # torch's stubs for Module.to omit its documented memory_format keyword
+                self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        elif self.device.type == "cpu" and self.backend == "torch":
+            if cfg.fuse and _optimizable(self.model):
+                from sxtseg.infer.fast import optimize_for_inference
+
+                self.model = optimize_for_inference(self.model)
+                what = ", BatchNorm folded"
+            if cfg.channels_last:
+                # torch's stubs for Module.to omit its documented memory_format keyword
+                self.model = self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+                what += ", channels-last"
+        self._fn: Any
+        if self.backend == "onnx":
+            from sxtseg.infer.onnxrt import onnx_label_path
+
+            self._fn, self._to_prob = onnx_label_path(model, threads=info.threads), _identity
+            what = ", onnxruntime"
+        else:
+            self._fn, self._to_prob = _probability_path(self.model)
+        self.device_name = info.name + what
+        log.info("network on %s", self.device_name)
+        if cfg.compile:
             self._fn = torch.compile(self._fn, dynamic=False)
         cfg_m = getattr(getattr(model, "config", None), "m", 16)
         self.width = int(cfg_m) if isinstance(cfg_m, int) else 16
@@ -191,7 +254,7 @@ class Predictor:
     # -- compute ----------------------------------------------------------------------------
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, h, w) float32 on device -> probabilities (B, 1, h, w) float32."""
-        if self.device.type == "cuda" and self.config.channels_last:
+        if self.config.channels_last and self.backend == "torch":
             x = x.contiguous(memory_format=torch.channels_last)
         if self.amp is not None:
             with torch.autocast(self.device.type, dtype=self.amp):
