@@ -5,6 +5,8 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/bench_segment.py cpu [--presets tiny,small,base,paper]
     .venv/bin/python benchmarks/bench_segment.py memory [--limit-mb 320 --ratio 4]
     .venv/bin/python benchmarks/bench_segment.py gpu            # needs CUDA
+    .venv/bin/python benchmarks/bench_segment.py paths [--slices 64 --size 1024 --voxel 10]
+        [--paths current,fused,fused-cl,onnx] [--model default] [--threads N]
 
 ``cpu``: end-to-end ``segment_file`` (MRC read -> normalise -> label path -> mask
 and float16 probabilities written) on 512 x 512 slices, each preset in its own
@@ -20,6 +22,17 @@ while sampling /proc/PID/status (VmRSS, RssAnon, RssFile, VmHWM). The input is
 memory-mapped; mapped file pages count in RSS while mapped, so the pipeline
 unmaps them after each slab (MADV_DONTNEED); VmHWM therefore is an honest peak
 of everything resident. A small network (m = 2) keeps the run to minutes.
+
+``paths``: the CPU inference paths end to end on one tomogram (default 64 x
+1024 x 1024 at 10 nm, simulated membranes, the bundled model): ``current``
+(the network as trained, NCHW, all logical CPUs: main before the fast CPU
+work), ``fused`` (BatchNorm folded, linear convolutions merged), ``fused-cl``
+(the same, channels-last: the default) and ``onnx`` (ONNX Runtime). Each runs
+``segment_file`` (MRC in, mask + float16 probabilities out) in its own
+process; the table gives slices/s, peak RSS, and the voxel agreement of each
+mask with the current path's. Written into a section of
+``benchmarks/results_segment.md`` (``--out``); see ``segment_paths.py``.
+``memory --backend onnx`` runs the memory proof on another backend.
 
 ``gpu``: paper preset on 1324 x 1284 slices: model throughput (device-resident
 batches) for fp32, bf16 autocast + channels_last, + TTA, + torch.compile, and
@@ -175,7 +188,7 @@ def bench_memory(args: argparse.Namespace) -> list[str]:
         (work / f).unlink(missing_ok=True)
     cmd = [sys.executable, "-c", LAUNCH, "segment", str(tomo), "-o", str(work / "mask.mrc"),
            "-p", str(work / "prob.mrc"), "--model", str(mdir), "--device", "cpu",
-           "--batch-size", str(args.batch_size)]  # fmt: skip
+           "--batch-size", str(args.batch_size), "--backend", args.backend]  # fmt: skip
 
     def limit_data() -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
@@ -317,6 +330,7 @@ def main() -> None:
     m.add_argument("--batch-size", type=int, default=1)
     m.add_argument("--workdir", default=None)
     m.add_argument("--keep", action="store_true")
+    m.add_argument("--backend", default="torch")
     g = sub.add_parser("gpu")
     g.add_argument("--batch", type=int, default=4)
     g.add_argument("--e2e-slices", type=int, default=64)
@@ -327,9 +341,18 @@ def main() -> None:
     w.add_argument("--device", default="cpu")
     w.add_argument("--batch-size", type=int, default=None)
     w.add_argument("--tta", action="store_true")
+    import segment_paths
+
+    segment_paths.add_arguments(sub)
     a = ap.parse_args()
     if a.mode == "worker":
         worker(a)
+        return
+    if a.mode == "path-worker":
+        segment_paths.worker(a)
+        return
+    if a.mode == "paths":
+        print("\n".join(segment_paths.bench_paths(a, script=__file__, machine=_machine())))
         return
     rows = {"cpu": bench_cpu, "memory": bench_memory, "gpu": bench_gpu}[a.mode](a)
     print("\n".join(rows))

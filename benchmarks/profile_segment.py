@@ -3,7 +3,7 @@
 Usage (from the repository root, on an otherwise idle machine)::
 
     .venv/bin/python benchmarks/profile_segment.py [--slices 4] [--size 1024] [--compare 256]
-        [--model default] [--paths reference,fused,fused-cl,onnx] [--threads N]
+        [--model default] [--paths current,fused,fused-cl,onnx] [--threads N]
         [--out benchmarks/results_profile.md]
 
 Stages (run one after another, not overlapped, so each is timed alone) on an
@@ -22,8 +22,8 @@ skip concatenation, padding and cropping between them) and per operator
 ``size``² and at ``compare``² in ms per megapixel, so a per-pixel slowdown of
 large slices shows up where it happens.
 
-Paths: ``reference`` (the network as trained: fuse off, NCHW — the path of
-main before the fast CPU work), ``fused`` (BatchNorm folded, linear
+Paths (``segment_paths.PATHS``): ``current`` (the network as trained: fuse
+off, NCHW — the path of main before the fast CPU work), ``fused`` (BatchNorm folded, linear
 convolutions merged, NCHW), ``fused-cl`` (the same, channels-last: the
 default), ``onnx`` (ONNX Runtime, needs ``sxtseg[onnx]``).
 """
@@ -43,13 +43,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_segment import _machine, _write_tomogram
+from segment_paths import PATHS
 
-PATHS: dict[str, dict[str, Any]] = {
-    "reference": {"fuse": False, "channels_last": False, "backend": "torch"},
-    "fused": {"fuse": True, "channels_last": False, "backend": "torch"},
-    "fused-cl": {"fuse": True, "channels_last": True, "backend": "torch"},
-    "onnx": {"backend": "onnx"},
-}
 STAGES = ("read", "check", "normalise", "rescale", "network", "tiling", "threshold", "write")
 
 
@@ -247,7 +242,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--compare", type=int, default=256)
     ap.add_argument("--model", default="default")
-    ap.add_argument("--paths", default="reference,fused,fused-cl,onnx")
+    ap.add_argument("--paths", default="current,fused,fused-cl,onnx")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results_profile.md"))
