@@ -58,7 +58,7 @@ STAGES = ("segment", "objects", "surfaces", "measure", "previews")
 #: the network runs, never the mask: left out of the segment stage's fingerprint.
 RUNTIME_ONLY = frozenset(
     {"device", "batch_size", "num_threads", "prefetch", "memory_fraction", "max_cpu_memory_mb",
-     "scratch_dir", "channels_last", "compile"}
+     "scratch_dir", "channels_last", "compile", "fuse", "backend"}
 )  # fmt: skip
 
 _EXTS = (".mrc", ".tif", ".zarr", ".h5")

@@ -112,6 +112,7 @@ def check_spacing(value: Any, *, name: str = "voxel_size") -> Spacing:
     InputError
         If the value is not positive and finite or has the wrong length.
     """
+    vals: tuple[float, ...]
     if isinstance(value, (int, float, np.floating, np.integer)):
         vals = (float(value),) * 3
     else:

@@ -259,3 +259,9 @@ def test_default_threads(monkeypatch):
         assert info.threads == 1 and torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_backend_and_fuse_are_runtime_settings():
+    from sxtseg.stages import RUNTIME_ONLY
+
+    assert {"backend", "fuse", "channels_last", "num_threads"} <= RUNTIME_ONLY

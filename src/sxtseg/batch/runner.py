@@ -82,14 +82,15 @@ def _shapes(
     """Shapes from the headers (for sizing workers); unreadable files are left to their task."""
     from sxtseg.io import open_volume
 
-    shapes = []
+    shapes: list[tuple[int, int, int]] = []
     for t in tomos:
         try:
             with open_volume(t.path, voxel_size=voxel_size) as reader:
-                shapes.append(tuple(int(s) for s in reader.shape))
+                nz, ny, nx = reader.shape
+                shapes.append((int(nz), int(ny), int(nx)))
         except Exception as exc:  # the task reports it
             log.debug("%s: %s", t.path, one_line(exc))
-    return shapes  # type: ignore[return-value]
+    return shapes
 
 
 def write_objects_table(out: Path, entries: dict[str, dict[str, Any]]) -> Path:

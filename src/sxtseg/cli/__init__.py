@@ -10,10 +10,12 @@ call it in-process:
 - 1 internal error.
 """
 
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 import typer
 
@@ -35,10 +37,16 @@ from sxtseg.cli import (
 from sxtseg.cli._common import expand_multi_value_options
 from sxtseg.errors import InputError, NotImplementedYet
 
-try:  # typer >= 0.17 vendors its own click
-    from typer._click import exceptions as _click_exc  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - older typer on top of click
-    from click import exceptions as _click_exc
+
+def _click_exceptions() -> ModuleType:
+    """The click exceptions typer raises: its vendored copy (typer >= 0.17) or click's."""
+    try:
+        return importlib.import_module("typer._click.exceptions")
+    except ImportError:  # pragma: no cover - older typer on top of click
+        return importlib.import_module("click.exceptions")
+
+
+_click_exc = _click_exceptions()
 
 __all__ = ["app", "main"]
 
@@ -75,7 +83,7 @@ for _module in (simulate, presets, train, segment, surfaces, measure, evaluate, 
                 info, convert):  # fmt: skip
     app.command(_module.NAME, help=_module.__doc__)(_module.command)
 # Options taking several space-separated values (``--labeled A B``), per command.
-_MULTI_VALUE_OPTIONS = {train.NAME: train.MULTI_VALUE_OPTIONS}
+_MULTI_VALUE_OPTIONS: dict[str, tuple[str, ...]] = {train.NAME: train.MULTI_VALUE_OPTIONS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,8 +1,13 @@
 """Options shared by the commands that turn a mask into objects (`surfaces`, `measure`)."""
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from sxtseg.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover - imported inside the command (fast --help)
+    from sxtseg.morphometry.config import ObjectsConfig
 
 __all__ = [
     "CONNECTIVITY",
@@ -45,7 +50,7 @@ def objects_config(
     protrusions: float | None,
     min_volume: float | None,
     max_volume: float | None,
-):  # type: ignore[no-untyped-def]  # ObjectsConfig is imported lazily
+) -> "ObjectsConfig":
     """An ``ObjectsConfig`` from the shared options; bad values are an InputError."""
     from sxtseg.morphometry import ObjectsConfig
 

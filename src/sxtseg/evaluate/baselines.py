@@ -109,7 +109,7 @@ def otsu_segment(
             tl = float(threshold_otsu(imgs))
             bright = _f1((imgs > tl)[keep], truth[keep]) >= _f1((imgs <= tl)[keep], truth[keep])
         else:
-            bright = np.count_nonzero(arr > t) <= arr.size / 2
+            bright = bool(np.count_nonzero(arr > t) <= arr.size / 2)
         polarity = "bright" if bright else "dark"
     mask = arr > t if polarity == "bright" else arr <= t
     return ThresholdResult(mask=mask, threshold=t, polarity=polarity)

@@ -30,7 +30,7 @@ from sxtseg.evaluate.metrics import (
     truth_mask,
 )
 from sxtseg.evaluate.visible import ignore_mask, visible_counts
-from sxtseg.types import SpacingLike
+from sxtseg.types import Spacing, SpacingLike
 
 __all__ = ["Evaluation", "evaluate_arrays", "evaluate_files", "find_ignore", "write_rows_csv"]
 
@@ -120,8 +120,7 @@ def evaluate_arrays(
         bc = boundary_counts(pm.mask, tm, tolerance=config.tolerance, spacing=spacing,
                              ignore=imask, planar=config.planar)  # fmt: skip
         extra.update({"tolerance": float(config.tolerance), **bc.scores()})
-    scores = Scores(**counts.scores(), tp=counts.tp, fp=counts.fp, fn=counts.fn, tn=counts.tn,
-                    threshold=float(config.threshold), kind=pm.kind, **extra)  # fmt: skip
+    scores = Scores.of(counts, threshold=config.threshold, kind=pm.kind, extra=extra)
     detection = None
     if config.instances:
         pred_objects = pred if pm.kind == "labels" else pm.mask
@@ -196,6 +195,7 @@ def evaluate_files(
         raise InputError(
             f"{pred_path} has shape {pred.shape} but {truth_path} has shape {truth.shape}"
         )
+    spacing: Spacing | None
     if voxel_size is not None:
         spacing = check_spacing(voxel_size)
     else:

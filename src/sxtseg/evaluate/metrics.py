@@ -22,6 +22,7 @@ empty (nothing to find, nothing found) and 0.0 otherwise
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
@@ -196,6 +197,14 @@ class Scores:
     visible_boundary_recall: float | None = None
     visible_boundary_f1: float | None = None
 
+    @classmethod
+    def of(
+        cls, counts: Counts, *, threshold: float, kind: str, extra: Mapping[str, Any] | None = None
+    ) -> Scores:
+        """The voxel scores of ``counts`` plus boundary and visible entries (``extra``)."""
+        values: dict[str, Any] = {**counts.scores(), **asdict(counts), **(extra or {})}
+        return cls(threshold=float(threshold), kind=kind, **values)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; boundary keys only with a tolerance, visible keys only with an
         ignore mask."""
@@ -275,16 +284,7 @@ def evaluate_masks(
         b = boundary_counts(pmask.mask, tmask, tolerance=tolerance, spacing=spacing,
                             ignore=imask, planar=planar)  # fmt: skip
         extra.update({"tolerance": float(tolerance), **b.scores()})
-    return Scores(
-        **counts.scores(),
-        tp=counts.tp,
-        fp=counts.fp,
-        fn=counts.fn,
-        tn=counts.tn,
-        threshold=float(threshold),
-        kind=pmask.kind,
-        **extra,
-    )
+    return Scores.of(counts, threshold=threshold, kind=pmask.kind, extra=extra)
 
 
 def per_slice_scores(

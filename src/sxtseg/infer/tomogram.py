@@ -47,7 +47,7 @@ from sxtseg.infer.stream import (
 )
 from sxtseg.infer.volume import PLANE_AXIS, resolve_model
 from sxtseg.io import create_writer, open_volume
-from sxtseg.io.base import VolumeReader, count_nonfinite
+from sxtseg.io.base import VolumeReader, VolumeWriter, count_nonfinite
 from sxtseg.postprocess import PostprocessConfig, postprocess
 from sxtseg.types import Spacing, SpacingLike, check_spacing
 
@@ -255,17 +255,16 @@ def segment_file(
         scales = {a: plane_scale(shape, spacing, PLANE_AXIS[a], pixel_nm) for a in cfg.plane_axes}
         predictor = Predictor(res.module, config=cfg)
         meta = {"labels": [f"sxtseg segment: membrane mask, p >= {threshold:g}"]}
-        common = {"voxel_size": spacing, "origin": reader.origin, "overwrite": overwrite}
-        mask_writer = stack.enter_context(
-            create_writer(mask_path, shape, np.uint8, metadata=meta, **common)
-        )
+        def writer(path: Path, dtype: np.dtype, metadata: dict[str, Any]) -> VolumeWriter:
+            return create_writer(path, shape, dtype, metadata=metadata, voxel_size=spacing,
+                                 origin=reader.origin, overwrite=overwrite)  # fmt: skip
+
+        mask_writer = stack.enter_context(writer(mask_path, np.dtype(np.uint8), meta))
         prob_writer = None
         if prob_path is not None:
             pmeta = {"labels": ["sxtseg segment: membrane probability"
                                 + (" x255" if cfg.prob_dtype == "uint8" else "")]}  # fmt: skip
-            prob_writer = stack.enter_context(
-                create_writer(prob_path, shape, np.dtype(cfg.prob_dtype), metadata=pmeta, **common)
-            )
+            prob_writer = stack.enter_context(writer(prob_path, np.dtype(cfg.prob_dtype), pmeta))
         xy = scales["xy"] if "xy" in scales else plane_scale(shape, spacing, 0, pixel_nm)
         plan = predictor.plan(xy.target if xy is not None else (shape[1], shape[2]))
         step = cfg.batch_size or plan.batch_size

@@ -147,7 +147,7 @@ def predict_planes(
 
 
 def segment_array(
-    data: np.ndarray,
+    data: np.ndarray | Volume,
     model: Any = "default",
     *,
     config: SegmentConfig | None = None,
@@ -187,10 +187,12 @@ def segment_array(
     cfg = config or SegmentConfig()
     if isinstance(data, Volume):
         voxel_size = data.voxel_size if voxel_size is None else voxel_size
-        data = data.data
+        values = data.data
+    else:
+        values = data
     spacing = None if voxel_size is None else check_spacing(voxel_size)
-    _check_volume(data)
-    arr = np.asarray(data)
+    _check_volume(values)
+    arr = np.asarray(values)
     if arr.dtype.kind not in "biuf":
         raise InputError(f"unsupported data type {arr.dtype}")
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():

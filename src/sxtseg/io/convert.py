@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,9 @@ def slab_size(reader: VolumeReader, *, max_bytes: int = 64 << 20) -> int:
     return max(1, min(reader.shape[0], max_bytes // per_slice))
 
 
-def iter_slabs(reader: VolumeReader, *, max_bytes: int = 64 << 20):  # type: ignore[no-untyped-def]
+def iter_slabs(
+    reader: VolumeReader, *, max_bytes: int = 64 << 20
+) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (z0, block) with blocks of shape (n, Y, X) covering the volume in order."""
     step = slab_size(reader, max_bytes=max_bytes)
     for z in range(0, reader.shape[0], step):
@@ -75,7 +77,10 @@ def describe(path: str | Path, *, voxel_size: SpacingLike | None = None) -> Volu
                 total += float(finite.sum(dtype=np.float64))
                 count += finite.size
         vs = reader.voxel_size
-        extent = None if vs is None else tuple(float(n * s) for n, s in zip(reader.shape, vs))
+        extent: Spacing | None = None
+        if vs is not None:
+            (nz, ny, nx), (sz, sy, sx) = reader.shape, vs
+            extent = (nz * sz, ny * sy, nx * sx)
         tilt = None
         tlt = _find_tilt_file(Path(str(path)))
         if tlt is not None:
@@ -91,7 +96,7 @@ def describe(path: str | Path, *, voxel_size: SpacingLike | None = None) -> Volu
             dtype=str(reader.dtype),
             voxel_size_nm=vs,
             origin_nm=reader.origin,
-            extent_nm=extent,  # type: ignore[arg-type]
+            extent_nm=extent,
             minimum=lo if count else float("nan"),
             maximum=hi if count else float("nan"),
             mean=total / count if count else float("nan"),

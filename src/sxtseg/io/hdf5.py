@@ -58,7 +58,10 @@ class Hdf5Reader(VolumeReader):
         self.shape = (int(shape[0]), int(shape[1]), int(shape[2]))
         self.dtype = np.dtype(ds.dtype)
         self.voxel_size = self._spacing(ds)
-        self.origin = tuple(float(v) for v in ds.attrs.get("origin_nm", (0.0, 0.0, 0.0)))  # type: ignore[assignment]
+        origin = [float(v) for v in np.ravel(ds.attrs.get("origin_nm", (0.0, 0.0, 0.0)))]
+        if len(origin) != 3:
+            raise InputError(f"{self.path}:{dataset}: origin_nm must hold 3 numbers (z, y, x)")
+        self.origin = (origin[0], origin[1], origin[2])
         self.metadata: dict[str, Any] = {
             "format": "hdf5", "path": f"{self.path}:{dataset}", "dataset": dataset,
         }  # fmt: skip

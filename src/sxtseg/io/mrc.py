@@ -12,6 +12,7 @@ uint8 masks are written as mode 0 with IMOD's "unsigned bytes" convention
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ def _imod_words(hdr: Any) -> tuple[int, int]:
 def _set_imod_unsigned(hdr: Any) -> None:
     """Mark mode-0 bytes as unsigned the way IMOD does (stamp set, bit 0 of flags clear)."""
     raw = bytearray(bytes(hdr.extra2))
-    order = "little" if np.little_endian else "big"
+    order = sys.byteorder  # native order, like the header numpy maps
     raw[40:44] = _IMOD_STAMP.to_bytes(4, order, signed=True)
     flags = int.from_bytes(raw[44:48], order, signed=True) & ~1
     raw[44:48] = flags.to_bytes(4, order, signed=True)
@@ -175,7 +176,10 @@ class MrcWriter(VolumeWriter):
     def write(self, start: int, block: np.ndarray) -> None:
         block = self._check_block(start, block)
         stored = block.view(np.int8) if self.dtype == np.uint8 else block.astype(self._stored)
-        self._mrc.data[start : start + block.shape[0]] = stored
+        mrc = self._mrc
+        if mrc is None:
+            raise RuntimeError(f"{self.path}: the writer is closed")
+        mrc.data[start : start + block.shape[0]] = stored
         if block.size:
             b = block.astype(np.float64, copy=False)
             self._lo = min(self._lo, float(b.min()))

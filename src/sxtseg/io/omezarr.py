@@ -62,7 +62,12 @@ class ZarrReader(VolumeReader):
                 raise InputError(f"{self.path}: zarr group without OME-NGFF multiscales metadata")
             first = ms[0]
             dataset = first["datasets"][0]
-            arr = node[dataset["path"]]
+            level = node[dataset["path"]]
+            if not isinstance(level, zarr.Array):
+                raise InputError(
+                    f"{self.path}: multiscale level {dataset['path']!r} is not an array"
+                )
+            arr = level
             axes = first.get("axes", [])
             names = [a["name"] if isinstance(a, Mapping) else str(a) for a in axes]
             scale = _transform_of(dataset, "scale")
@@ -72,17 +77,16 @@ class ZarrReader(VolumeReader):
                 units = [
                     axes[i].get("unit") if isinstance(axes[i], Mapping) else None for i in spatial
                 ]
-                factors = [unit_to_nm(u) for u in units]
-                if all(f is not None for f in factors):
-                    vals = [scale[i] * f for i, f in zip(spatial, factors)]  # type: ignore[operator]
+                factors = [f for f in (unit_to_nm(u) for u in units) if f is not None]
+                if len(factors) == 3:  # every spatial axis has a known unit
+                    vals = [scale[i] * f for i, f in zip(spatial, factors)]
                     if min(vals) > 0:
                         spacing = (vals[0], vals[1], vals[2])
                     if shift is not None:
-                        o = [shift[i] * f for i, f in zip(spatial, factors)]  # type: ignore[operator]
+                        o = [shift[i] * f for i, f in zip(spatial, factors)]
                         origin = (o[0], o[1], o[2])
         shape = tuple(int(s) for s in arr.shape)
-        while len(shape) > 3 and shape[0] == 1:  # drop leading t/c axes of length 1
-            arr = arr[0] if not hasattr(arr, "oindex") else arr
+        while len(shape) > 3 and shape[0] == 1:  # leading t/c axes of length 1: read() skips them
             shape = shape[1:]
         check_data(np.empty((0,) * len(shape), arr.dtype), path=self.path)
         if len(shape) == 2:
@@ -101,7 +105,8 @@ class ZarrReader(VolumeReader):
         lead = (0,) * (self._ndim - 3)
         if self._ndim == 2:
             return np.asarray(self._arr[...])[None][start:stop]
-        return np.asarray(self._arr[(*lead, slice(start, stop))])
+        index = (*lead, slice(start, stop))
+        return np.asarray(self._arr[index])
 
     @property
     def lazy(self) -> Any:
@@ -124,7 +129,7 @@ class ZarrWriter(VolumeWriter):
 
         super().__init__(Path(path), shape, np.dtype(dtype), **kw)
         self._chunks = chunks or (1, min(self.shape[1], 1024), min(self.shape[2], 1024))
-        self._group = zarr.open_group(str(self.tmp), mode="w")
+        self._group: zarr.Group | None = zarr.open_group(str(self.tmp), mode="w")
         self._arr = self._group.create_array(
             "0", shape=self.shape, chunks=self._chunks, dtype=self.dtype, fill_value=0
         )

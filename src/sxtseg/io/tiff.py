@@ -192,7 +192,10 @@ class TiffWriter(VolumeWriter):
 
     def write(self, start: int, block: np.ndarray) -> None:
         block = self._check_block(start, block)
-        self._mm[start : start + block.shape[0]] = block.astype(self._stored, copy=False)
+        mm = self._mm
+        if mm is None:
+            raise RuntimeError(f"{self.path}: the writer is closed")
+        mm[start : start + block.shape[0]] = block.astype(self._stored, copy=False)
 
     def _finish(self) -> None:
         if self._mm is not None:

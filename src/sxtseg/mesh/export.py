@@ -19,9 +19,13 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sxtseg.errors import InputError
 from sxtseg.mesh.surface import ObjectMesh
+
+if TYPE_CHECKING:  # pragma: no cover - trimesh is imported where meshes are made
+    import trimesh
 
 __all__ = ["FORMATS", "SurfaceFiles", "staging_dir", "write_surfaces"]
 
@@ -79,8 +83,8 @@ def staging_dir(out_dir: str | Path, *, overwrite: bool = False) -> Iterator[Pat
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _export(mesh: object, path: Path, fmt: str) -> None:
-    data = mesh.export(file_type=fmt)  # type: ignore[attr-defined]
+def _export(mesh: trimesh.parent.Geometry, path: Path, fmt: str) -> None:
+    data = mesh.export(None, file_type=fmt)  # no file: the bytes (or text) come back
     if isinstance(data, str):
         data = data.encode()
     path.write_bytes(data)

@@ -167,7 +167,9 @@ def slice_overlays_png(
     nz, ny, nx = lab.shape
     iz, iy, ix = index if index is not None else (nz // 2, ny // 2, nx // 2)
 
-    def ext(n_cols: int, s_cols: float, n_rows: int, s_rows: float) -> tuple[float, ...]:
+    def ext(
+        n_cols: int, s_cols: float, n_rows: int, s_rows: float
+    ) -> tuple[float, float, float, float]:
         # voxel centres at index × size: pixel edges half a voxel either side
         return (-s_cols / 2, (n_cols - 0.5) * s_cols, (n_rows - 0.5) * s_rows, -s_rows / 2)
 

@@ -20,12 +20,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import ndimage
 
 from sxtseg.mesh.config import MeshConfig
+
+if TYPE_CHECKING:  # pragma: no cover - imported where meshes are made
+    import trimesh
 from sxtseg.types import SpacingLike, check_spacing
 
 __all__ = ["ObjectMesh", "distinct_colors", "mesh_objects", "surface_of"]
@@ -78,14 +81,12 @@ class ObjectMesh:
     faces: np.ndarray
     color: np.ndarray = field(default_factory=lambda: np.array([200, 200, 200, 255], np.uint8))
 
-    def to_trimesh(self, *, colored: bool = True) -> Any:
+    def to_trimesh(self, *, colored: bool = True) -> trimesh.Trimesh:
         """A ``trimesh.Trimesh`` (no processing) with the colour on every face."""
         import trimesh
 
-        mesh = trimesh.Trimesh(self.vertices, self.faces, process=False)
-        if colored:
-            mesh.visual.face_colors = np.tile(self.color, (len(self.faces), 1))
-        return mesh
+        colors = np.tile(self.color, (len(self.faces), 1)) if colored else None
+        return trimesh.Trimesh(self.vertices, self.faces, face_colors=colors, process=False)
 
     @property
     def area_nm2(self) -> float:
@@ -138,7 +139,7 @@ def surface_of(
     binary: np.ndarray,
     *,
     spacing: SpacingLike,
-    origin: Sequence[float] = (0.0, 0.0, 0.0),
+    origin: Sequence[float] | np.ndarray = (0.0, 0.0, 0.0),
     config: MeshConfig | None = None,
     object_id: int = 1,
     color: np.ndarray | None = None,
@@ -200,7 +201,7 @@ def mesh_objects(
     instances: np.ndarray,
     *,
     spacing: SpacingLike,
-    origin: Sequence[float] = (0.0, 0.0, 0.0),
+    origin: Sequence[float] | np.ndarray = (0.0, 0.0, 0.0),
     config: MeshConfig | None = None,
     ids: Sequence[int] | None = None,
     progress: Callable[[int, int], None] | None = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy import ndimage
@@ -113,7 +113,10 @@ def clear_border(
     ndarray of bool, shape (Z, Y, X)
     """
     m = _as_mask(mask)
-    mz, my, mx = (int(margin),) * 3 if np.isscalar(margin) else (int(v) for v in margin)  # type: ignore[arg-type]
+    if isinstance(margin, (int, float, np.integer, np.floating)):
+        mz = my = mx = int(margin)
+    else:
+        mz, my, mx = (int(v) for v in margin)
     if min(mz, my, mx) < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
     band = np.zeros(m.shape, dtype=bool)
@@ -153,7 +156,9 @@ def ellipsoid_footprint(radius_nm: float, *, spacing: Sequence[float]) -> np.nda
     return np.asarray(dist <= 1.0 + 1e-9)
 
 
-def _padded(op: Any, m: np.ndarray, fp: np.ndarray, *, mode: str) -> np.ndarray:
+def _padded(
+    op: Any, m: np.ndarray, fp: np.ndarray, *, mode: Literal["constant", "edge"]
+) -> np.ndarray:
     """Apply a scipy binary morphology ``op`` to ``m`` padded by half the footprint."""
     pad = tuple((n // 2, n // 2) for n in fp.shape)
     out = op(np.pad(m, pad, mode=mode), structure=fp)

@@ -138,7 +138,8 @@ def make_phantom(
         raise InputError(f"shape must be at least 4 voxels along each axis, got {shape}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     rec = get_recipe(recipe)
-    grid = Grid(tuple(int(s) for s in shape), float(voxel_size))  # type: ignore[arg-type]
+    nz, ny, nx = (int(s) for s in shape)
+    grid = Grid((nz, ny, nx), float(voxel_size))
     canvas = Canvas(grid, lac("ice", energy_ev) * float(rng.uniform(0.97, 1.03)))
     paint_scene(canvas, rec, rng, energy_ev=energy_ev)
     objects = pd.DataFrame(canvas.rows)
@@ -217,9 +218,10 @@ def simulate(
     """
     prof = load_profile(profile)
     rec = get_recipe(recipe)
-    shape = tuple(int(s) for s in shape)  # type: ignore[assignment]
-    if len(shape) != 3 or min(shape) < 4:
-        raise InputError(f"shape must be 3 sizes >= 4 (Z,Y,X), got {shape}")
+    dims = tuple(int(s) for s in shape)
+    if len(dims) != 3 or min(dims) < 4:
+        raise InputError(f"shape must be 3 sizes >= 4 (Z,Y,X), got {dims}")
+    shape = (dims[0], dims[1], dims[2])
     # children 0 and 1 are those of SeedSequence.spawn(2): unrandomised output is unchanged
     ss = np.random.SeedSequence(int(seed))
     rng_scene, rng_img, rng_rand = (np.random.default_rng(s) for s in ss.spawn(3))

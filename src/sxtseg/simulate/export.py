@@ -35,7 +35,7 @@ def bin_mask(a: np.ndarray, factor: int) -> np.ndarray:
     """True where any voxel of the b × b block is set, bool (Z, Y/b, X/b)."""
     if factor == 1:
         return np.asarray(a, dtype=bool)
-    return _blocks(np.asarray(a, dtype=bool), factor).any(axis=(2, 4))
+    return np.asarray(_blocks(np.asarray(a, dtype=bool), factor).any(axis=(2, 4)))
 
 
 def bin_mode(a: np.ndarray, factor: int) -> np.ndarray:

@@ -73,8 +73,8 @@ def _entries(geom: TiltGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     nz, nx = geom.n_z, geom.n_x
     zc = np.arange(nz, dtype=np.float64) - 0.5 * (nz - 1)
     xc = np.arange(nx, dtype=np.float64) - 0.5 * (nx - 1)
-    zz, xx = np.meshgrid(zc, xc, indexing="ij")
-    zz, xx = zz.ravel(), xx.ravel()
+    zz2, xx2 = np.meshgrid(zc, xc, indexing="ij")
+    zz, xx = zz2.ravel(), xx2.ravel()
     col = np.arange(nz * nx, dtype=np.int64)
     length_um = geom.voxel_size_nm / 1000.0
     rows, cols, vals, depth = [], [], [], []

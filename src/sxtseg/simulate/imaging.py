@@ -81,7 +81,8 @@ def acquire(
     noise, blur, jitter : bool
         Switch the Poisson noise, the zone-plate blur, the alignment jitter.
     """
-    shape = tuple(int(s) for s in lac.shape)
+    nz, ny, nx = (int(s) for s in lac.shape)
+    shape = (nz, ny, nx)
     v = profile.voxel_size_nm
     angles = profile.tilt_angles()
     geom = TiltGeometry(shape[0], shape[2], tuple(float(a) for a in angles), v)
@@ -110,7 +111,7 @@ def acquire(
     matrix = proj.layers[0]
     for layer in proj.layers[1:]:
         matrix = matrix + layer
-    return TiltSeries(p, angles, geom, matrix.tocsr(), shape)  # type: ignore[arg-type]
+    return TiltSeries(p, angles, geom, matrix.tocsr(), shape)
 
 
 def reconstruct(

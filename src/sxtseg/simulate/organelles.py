@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from sxtseg.simulate.shapes import Ellipsoid, Shape, Sphere, Tube, bent_path, ra
 __all__ = ["OrganelleMixin"]
 
 _ATTEMPTS = 40
+
+#: The kind of shape a ``make`` callable returns (``place`` hands it back).
+S = TypeVar("S", bound=Shape)
 
 
 class OrganelleMixin:
@@ -46,12 +49,12 @@ class OrganelleMixin:
     # -- organelles -----------------------------------------------------------
     def place(
         self,
-        make: Callable[[], Shape],
+        make: Callable[[], S],
         *,
         gap: float,
         container: np.ndarray,
         tries: int = _ATTEMPTS,
-    ) -> tuple[Shape, LocalField] | None:
+    ) -> tuple[S, LocalField] | None:
         for _ in range(tries):
             shape = make()
             # quick reject: a point inside the shape must be free and inside the container
@@ -164,7 +167,7 @@ class OrganelleMixin:
         rad = 0.5 * dia
         tube = rng.random() < 0.5
 
-        def make() -> Shape:
+        def make() -> Tube | Ellipsoid:
             if tube:
                 return Tube(
                     bent_path(
@@ -214,7 +217,7 @@ class OrganelleMixin:
             pos += spacing * self.u((-0.3, 0.3))
             perp = rng.normal(size=3)
             perp -= (perp @ axis) * axis
-            perp /= max(np.linalg.norm(perp), 1e-9)
+            perp /= max(float(np.linalg.norm(perp)), 1e-9)
             side = (z - center[0]) * perp[0] + (y - center[1]) * perp[1] + (x - center[2]) * perp[2]
             keep = inner & (side > rad * self.u((-0.7, 0.1)))
             tilt = rng.normal(0, 0.25)  # cristae are not all perpendicular to the axis
@@ -233,7 +236,7 @@ class OrganelleMixin:
         *,
         gap: float = 20.0,
         thickness: tuple[float, float] | None = None,
-        **extra: float,
+        **extra: float | str,
     ) -> None:
         got = self.place(make, gap=gap, container=self.d_cell)
         if got is None:
@@ -268,15 +271,15 @@ class OrganelleMixin:
             self.nucleus()
         for _ in range(int(rng.integers(r.vacuole[0], r.vacuole[1] + 1))):
             rad = 0.5 * self.u(r.vacuole_diameter_nm)
-            self.simple(
-                "vacuole",
-                lambda rad=rad: Ellipsoid(
+
+            def vacuole(rad: float = rad) -> Shape:
+                return Ellipsoid(
                     self.inner_point(),
                     (rad * self.u((0.85, 1)), rad, rad * self.u((0.85, 1))),
                     random_rotation(rng),
-                ),
-                gap=40.0,
-            )
+                )
+
+            self.simple("vacuole", vacuole, gap=40.0)
 
         def sph(rng_d: tuple[float, float], elong: float = 0.0) -> Callable[[], Shape]:
             def make() -> Shape:
@@ -295,15 +298,15 @@ class OrganelleMixin:
             self.mitochondrion()
         for _ in range(self.count(r.er_sheet_density, volume_um3)):
             dia, th = self.u(r.er_sheet_diameter_nm), self.u(r.er_sheet_thickness_nm)
-            self.simple(
-                "er",
-                lambda dia=dia, th=th: Ellipsoid(
+
+            def sheet(dia: float = dia, th: float = th) -> Shape:
+                return Ellipsoid(
                     self.inner_point(),
                     (0.5 * th, 0.5 * dia, 0.5 * dia * self.u((0.4, 1.0))),
                     self.orientation(up=True),
-                ),
-                form="sheet",
-            )
+                )
+
+            self.simple("er", sheet, form="sheet")
         for _ in range(self.count(r.lysosome_density, volume_um3)):
             self.simple("lysosome", sph(r.lysosome_diameter_nm, 0.2))
         for _ in range(self.count(r.endosome_density, volume_um3)):
@@ -312,22 +315,12 @@ class OrganelleMixin:
             self.simple("lipid_droplet", sph(r.lipid_droplet_diameter_nm), thickness=(2.5, 4.0))
         for _ in range(self.count(r.er_tubule_density, volume_um3)):
             dia, length = self.u(r.er_tubule_diameter_nm), self.u(r.er_tubule_length_nm)
-            self.simple(
-                "er",
-                lambda dia=dia, length=length: Tube(
-                    bent_path(
-                        rng,
-                        self.inner_point(),
-                        self.direction(),
-                        length,
-                        step=25.0,
-                        bend_deg_per_um=self.u((30.0, 150.0)),
-                    ),
-                    0.5 * dia,
-                ),
-                gap=15.0,
-                diameter_nm=dia,
-                form="tubule",
-            )
+
+            def tubule(dia: float = dia, length: float = length) -> Shape:
+                path = bent_path(rng, self.inner_point(), self.direction(), length, step=25.0,
+                                 bend_deg_per_um=self.u((30.0, 150.0)))  # fmt: skip
+                return Tube(path, 0.5 * dia)
+
+            self.simple("er", tubule, gap=15.0, diameter_nm=dia, form="tubule")
         for _ in range(self.count(r.vesicle_density, volume_um3)):
             self.simple("vesicle", sph(r.vesicle_diameter_nm), gap=15.0)

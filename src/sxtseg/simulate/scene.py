@@ -30,7 +30,8 @@ class _Painter(OrganelleMixin):
         self.c, self.r, self.rng, self.e = canvas, recipe, rng, energy
         self.g: Grid = canvas.grid
         self.v = self.g.voxel_size
-        self.full = tuple(slice(0, n) for n in self.g.shape)
+        nz, ny, nx = self.g.shape
+        self.full = (slice(0, nz), slice(0, ny), slice(0, nx))
         self.ice = canvas.background_lac
         self.top_lo = math.inf  # lowest point (nm) of a slab cell's top surface
 
@@ -182,7 +183,7 @@ class _Painter(OrganelleMixin):
 
     def filopodia(self) -> list[tuple[Tube, LocalField, float]]:
         r, rng = self.r, self.rng
-        out = []
+        out: list[tuple[Tube, LocalField, float]] = []
         n_target = int(rng.integers(r.filopodia[0], r.filopodia[1] + 1))
         _ez, ey, ex = (np.asarray(self.g.shape) - 1) * self.v
         for _ in range(n_target * _ATTEMPTS):

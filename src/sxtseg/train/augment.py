@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 
@@ -42,7 +42,9 @@ def random_crop(arrays: list[np.ndarray], crop: int, rng: np.random.Generator | 
     valid = np.ones(out[0].shape, dtype=bool)
     ph, pw = crop - out[0].shape[0], crop - out[0].shape[1]
     if ph or pw:
-        mode = "reflect" if ph < out[0].shape[0] and pw < out[0].shape[1] else "edge"
+        mode: Literal["reflect", "edge"] = (
+            "reflect" if ph < out[0].shape[0] and pw < out[0].shape[1] else "edge"
+        )
         out = [np.pad(a, ((0, ph), (0, pw)), mode=mode) for a in out]
         valid = np.pad(valid, ((0, ph), (0, pw)), constant_values=False)
     return Crop(out, valid)

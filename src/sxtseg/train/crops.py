@@ -179,8 +179,9 @@ def _cut(array: np.ndarray, window: Window, *, reflect: bool) -> np.ndarray:
     if not any(p for pair in pads for p in pair):
         return region
     if reflect:
-        mode = "reflect" if min(region.shape) > 1 else "edge"
-        return np.pad(region, pads, mode=mode)
+        if min(region.shape) > 1:
+            return np.pad(region, pads, mode="reflect")
+        return np.pad(region, pads, mode="edge")
     return np.pad(region, pads, constant_values=0)
 
 
@@ -200,7 +201,8 @@ def cut_crop(
     window : Window
         From :func:`plan_window`.
     membrane, weight : ndarray (H, W) bool, optional
-        Counted membrane pixels and pixels that count in the label loss.
+        Counted membrane pixels and pixels that count in the label loss
+        (both or neither).
 
     Returns
     -------
@@ -210,8 +212,11 @@ def cut_crop(
     c = window.crop
     img = _cut(image, window, reflect=True)
     valid = _cut(np.ones(image.shape, dtype=bool), window, reflect=False)
-    maps = [valid] + ([] if membrane is None else [_cut(membrane, window, reflect=False),
-                                                    _cut(weight, window, reflect=False)])  # type: ignore[arg-type]  # fmt: skip
+    maps = [valid]
+    if membrane is not None:
+        if weight is None:
+            raise ValueError("cut_crop: a membrane map needs its weight map")
+        maps += [_cut(membrane, window, reflect=False), _cut(weight, window, reflect=False)]
     oy, ox = window.offset
     trim = (slice(oy, oy + c), slice(ox, ox + c))
     if not window.resampled:  # a zoom that rounds to 1 still carries its margin: trim it
@@ -219,8 +224,9 @@ def cut_crop(
         maps = [m[trim] for m in maps]
     else:
         img = resample_slices(img, window.out, order=1, antialias=True)[trim]
+        every_map = (slice(None), *trim)
         stack = resample_slices(np.stack(maps).astype(np.float32), window.out, order=1,
-                                antialias=True)[(slice(None), *trim)]  # fmt: skip
+                                antialias=True)[every_map]  # fmt: skip
         zoom = min(window.out[0] / window.size[0], window.out[1] / window.size[1])
         maps = [stack[0] >= 0.5]
         if membrane is not None:

@@ -18,7 +18,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,15 +155,15 @@ def _lr_lambda(config: TrainConfig, total: int) -> Callable[[int], float]:
 
 
 def train(
-    labeled: list[str | Path],
-    unlabeled: list[str | Path],
+    labeled: Sequence[str | Path],
+    unlabeled: Sequence[str | Path],
     out_dir: str | Path,
     *,
     config: TrainConfig,
     resume: bool = False,
     overwrite: bool = False,
     progress: Callable[[TrainProgress], None] | None = None,
-    validation: list[str | Path] | None = None,
+    validation: Sequence[str | Path] | None = None,
     voxel_size: float | tuple[float, float, float] | None = None,
 ) -> TrainResult:
     """Train a network and keep the best checkpoint in ``out_dir``.
@@ -235,8 +235,8 @@ def _model_config(config: TrainConfig, init: InitModel | None) -> ModelConfig:
 
 
 def _run(
-    labeled: list[str | Path],
-    unlabeled: list[str | Path],
+    labeled: Sequence[str | Path],
+    unlabeled: Sequence[str | Path],
     out: Path,
     config: TrainConfig,
     device: torch.device,
@@ -264,7 +264,8 @@ def _run(
         "normalization": None if init is None else init.normalization,
     }
     if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        # torch's stubs for Module.to omit its documented memory_format keyword
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     n_lab = config.steps_per_epoch or max(
         1, math.ceil(config.label_repeats * data.n_train / config.batch_size)

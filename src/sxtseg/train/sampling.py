@@ -74,7 +74,7 @@ class KeySampler(Sampler[tuple[int, ...]]):
             pos = (cycle + 1) * self.n_items
 
 
-class StepPlan(list):  # type: ignore[type-arg]
+class StepPlan(list[str]):
     """The kinds of the steps of one epoch, in order: "L" (labelled) or "U" (unlabelled)."""
 
 

@@ -9,6 +9,7 @@ crops get a random zoom of ± ``scale_jitter`` on top, validation crops none.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -308,13 +309,13 @@ def _smallest_side(sources: list[Source], pixel: float | None) -> int:
 
 
 def prepare_data(
-    labeled: list[str | Path],
-    unlabeled: list[str | Path],
+    labeled: Sequence[str | Path],
+    unlabeled: Sequence[str | Path],
     config: TrainConfig,
     *,
     device: torch.device,
     pixel_size_nm: float | None = None,
-    validation: list[str | Path] | None = None,
+    validation: Sequence[str | Path] | None = None,
     voxel_size: SpacingLike | None = None,
     val_crop: int = VAL_CROP,
 ) -> TrainData:
