@@ -24,6 +24,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests
 
 lint: $(STAMP)
@@ -31,4 +33,4 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) demo_out .pytest_cache .ruff_cache
+	rm -rf $(VENV) demo_out .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

@@ -181,7 +181,7 @@ class TiffWriter(VolumeWriter):
             z, y, x = self.voxel_size
             meta.update(unit="nm", spacing=z)
             resolution = (1.0 / x, 1.0 / y)
-        self._mm = tifffile.memmap(
+        self._mm: np.memmap | None = tifffile.memmap(
             self.tmp,
             shape=self.shape,
             dtype=stored,
