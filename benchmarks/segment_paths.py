@@ -30,6 +30,8 @@ PATHS: dict[str, dict[str, Any]] = {
     "fused": {"fuse": True, "channels_last": False, "backend": "torch"},
     "fused-cl": {"fuse": True, "channels_last": True, "backend": "torch"},
     "onnx": {"backend": "onnx"},
+    # not in the default list: torch.compile on the CPU needs a C++ compiler and minutes
+    "compile": {"fuse": True, "channels_last": True, "backend": "torch", "compile": True},
 }
 START, END = "<!-- bench_segment paths: start -->", "<!-- bench_segment paths: end -->"
 

@@ -242,6 +242,8 @@ def test_cli_segment_backend_onnx(tmp_path, trained_tiny_dir, shells):
     b = np.asarray(read_volume(tmp_path / "onnx.mrc").data)
     assert _agreement(a, b) >= AGREEMENT
     assert main(["segment", str(src), "-o", str(tmp_path / "x.mrc"), "--backend", "bad"]) == 2
+    assert main(["run", str(src), "-o", str(tmp_path / "run"), "--backend", "bad"]) == 2
+    assert not (tmp_path / "run").exists() or not any((tmp_path / "run").iterdir())
 
 
 # -- threads ---------------------------------------------------------------------------------
