@@ -10,6 +10,7 @@ call it in-process:
 - 1 internal error.
 """
 
+import errno
 import importlib
 import logging
 import os
@@ -49,6 +50,9 @@ def _click_exceptions() -> ModuleType:
 _click_exc = _click_exceptions()
 
 __all__ = ["app", "main"]
+
+# errno values of an environment that cannot take the output (disk full, quota, read-only)
+_CANNOT_WRITE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
 
 app = typer.Typer(
     name="sxtseg",
@@ -105,10 +109,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("sxtseg: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
+        if isinstance(exc, OSError) and exc.errno in _CANNOT_WRITE:
+            # a full disk or a read-only folder met halfway: the user's to fix, one line
+            where = f"{exc.filename}: " if exc.filename else "cannot write the outputs: "
+            print(f"sxtseg: error: {where}{exc.strerror or exc}", file=sys.stderr)
+            return 2
         if os.environ.get("SXTSEG_DEBUG"):
             raise
+        first = (str(exc).splitlines() or [""])[0]
         print(
-            f"sxtseg: internal error: {exc.__class__.__name__}: {exc} "
+            f"sxtseg: internal error: {exc.__class__.__name__}: {first} "
             "(set SXTSEG_DEBUG=1 for a traceback)",
             file=sys.stderr,
         )

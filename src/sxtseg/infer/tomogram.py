@@ -48,6 +48,7 @@ from sxtseg.infer.stream import (
 from sxtseg.infer.volume import PLANE_AXIS, resolve_model
 from sxtseg.io import create_writer, open_volume
 from sxtseg.io.base import VolumeReader, VolumeWriter, count_nonfinite
+from sxtseg.io.files import create_memmap, remove_stale_temporaries, scratch_prefix
 from sxtseg.postprocess import PostprocessConfig, postprocess
 from sxtseg.types import Spacing, SpacingLike, check_spacing
 
@@ -273,13 +274,13 @@ def segment_file(
         tmp: Path | None = None
         if need_scratch:
             scratch = Path(cfg.scratch_dir) if cfg.scratch_dir else mask_path.parent
+            remove_stale_temporaries(scratch)  # what a killed run left
             tmp = Path(stack.enter_context(
-                tempfile.TemporaryDirectory(dir=scratch, prefix=".sxtseg-scratch-")))  # fmt: skip
+                tempfile.TemporaryDirectory(dir=scratch, prefix=scratch_prefix())))  # fmt: skip
         scratch_mask = None
         if pp.enabled:
             assert tmp is not None
-            scratch_mask = np.lib.format.open_memmap(tmp / "mask.npy", mode="w+",
-                                                     dtype=np.uint8, shape=shape)  # fmt: skip
+            scratch_mask = create_memmap(tmp / "mask.npy", shape, np.uint8)
         pool = stack.enter_context(
             ThreadPoolExecutor(max_workers=min(8, cpu_count()), thread_name_prefix="sxtseg-norm")
         )
@@ -341,8 +342,8 @@ def _multi_axis(reader: Any, predictor: Predictor, outputs: _Outputs, tmp: Path,
     ``scales`` maps each plane direction to its resampling to the model's pixel size.
     """
     shape = reader.shape
-    raw = np.lib.format.open_memmap(tmp / "input.npy", mode="w+", dtype=np.float32, shape=shape)
-    acc = np.lib.format.open_memmap(tmp / "sum.npy", mode="w+", dtype=np.float32, shape=shape)
+    raw = create_memmap(tmp / "input.npy", shape, np.float32)  # disk reserved: no SIGBUS
+    acc = create_memmap(tmp / "sum.npy", shape, np.float32)
 
     def add(axis: int) -> Any:
         def sink(i: int, prob: np.ndarray) -> None:

@@ -126,6 +126,9 @@ def open_volume(path: str | Path, *, voxel_size: SpacingLike | None = None) -> V
         from sxtseg.io.hdf5 import Hdf5Reader
 
         reader = Hdf5Reader(p, dataset)
+    if min(reader.shape) < 1:
+        reader.close()
+        raise InputError(f"{p}: holds no voxels (shape {reader.shape})")
     if voxel_size is not None:
         reader.voxel_size = check_spacing(voxel_size)
     return reader

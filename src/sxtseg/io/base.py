@@ -9,7 +9,6 @@ from __future__ import annotations
 import mmap
 import os
 import shutil
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from sxtseg.errors import InputError
+from sxtseg.io.files import remove_stale_temporaries, temp_sibling, write_error
 from sxtseg.types import Spacing, Volume
 
 __all__ = ["VolumeReader", "VolumeWriter", "check_data", "release_mapped_pages", "temp_sibling"]
@@ -40,11 +40,6 @@ def release_mapped_pages(array: Any) -> None:
         mm.madvise(mmap.MADV_DONTNEED)
     except (OSError, ValueError):  # pragma: no cover - closed map or unsupported
         pass
-
-
-def temp_sibling(path: Path) -> Path:
-    """A unique temporary name in the same folder as ``path`` (same filesystem)."""
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
 
 
 class VolumeReader(ABC):
@@ -137,6 +132,26 @@ class VolumeWriter(ABC):
         self.metadata = dict(metadata or {})
         self.tmp = temp_sibling(self.path)
         self._done = False
+        remove_stale_temporaries(self.path.parent, name=self.path.name)
+        try:  # a read-only or foreign folder fails here, before any work
+            with open(self.tmp, "xb"):
+                pass
+            self.tmp.unlink()
+        except OSError as exc:
+            raise write_error(self.path, exc) from None
+
+    @property
+    def nbytes(self) -> int:
+        """Size of the voxel data in bytes."""
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+    def _creation_failed(self, exc: OSError) -> InputError:
+        """Remove a half-created temporary output; the error to raise for ``exc``."""
+        if self.tmp.is_dir():
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            self.tmp.unlink(missing_ok=True)
+        return write_error(self.path, exc, nbytes=self.nbytes)
 
     @abstractmethod
     def write(self, start: int, block: np.ndarray) -> None:
@@ -191,7 +206,11 @@ class VolumeWriter(ABC):
         tb: TracebackType | None,
     ) -> None:
         if exc_type is None:
-            self.close()
+            try:
+                self.close()
+            except BaseException:  # a full disk while flushing: no partial file either
+                self.abort()
+                raise
         else:
             self.abort()
 

@@ -6,6 +6,8 @@ or ``element_size_um`` (the ilastik / SuRVoS convention, µm); both are written.
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import numpy as np
 
 from sxtseg.errors import InputError
 from sxtseg.io.base import VolumeReader, VolumeWriter, check_data
+from sxtseg.io.files import reserve_file
 from sxtseg.types import Spacing
 
 __all__ = ["Hdf5Reader", "Hdf5Writer"]
@@ -87,6 +90,17 @@ class Hdf5Reader(VolumeReader):
         self._h5.close()
 
 
+def _os_error(exc: Exception) -> OSError | None:
+    """The OSError behind an HDF5 error ("... errno = 28 ..." in a ValueError), if any."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return exc
+    found = re.search(r"errno = (\d+)", str(exc))
+    if found is None:
+        return exc if isinstance(exc, OSError) else None
+    code = int(found.group(1))
+    return OSError(code, os.strerror(code))
+
+
 class Hdf5Writer(VolumeWriter):
     """Streaming HDF5 writer, chunked one slice per chunk."""
 
@@ -102,22 +116,50 @@ class Hdf5Writer(VolumeWriter):
         import h5py
 
         super().__init__(Path(path), shape, np.dtype(dtype), **kw)
-        self._h5 = h5py.File(self.tmp, "w")
+        self._h5: Any = None
+        try:
+            self._create(h5py, (dataset or "data").lstrip("/"))
+        except Exception as exc:
+            self._finish_quietly()
+            os_error = _os_error(exc)
+            if os_error is None:
+                self._creation_failed(OSError(str(exc)))
+                raise
+            raise self._creation_failed(os_error) from None
+
+    def _create(self, h5py: Any, name: str) -> None:
+        """Create the file with every chunk allocated now and its disk blocks reserved.
+
+        HDF5 met a full disk halfway through a write with an error and then a
+        segmentation fault when the file was collected; allocating early turns
+        a full disk into an error before any work is done.
+        """
+        self._h5 = h5 = h5py.File(self.tmp, "w")
         chunks = (1, min(self.shape[1], 1024), min(self.shape[2], 1024))
-        self._ds = self._h5.create_dataset(
-            (dataset or "data").lstrip("/"), shape=self.shape, dtype=self.dtype, chunks=chunks
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+        self._ds = h5.create_dataset(
+            name, shape=self.shape, dtype=self.dtype, chunks=chunks, dcpl=dcpl
         )
         if self.voxel_size is not None:
             self._ds.attrs["voxel_size_nm"] = np.asarray(self.voxel_size, dtype=np.float64)
             self._ds.attrs["element_size_um"] = np.asarray(self.voxel_size) / 1e3
         self._ds.attrs["origin_nm"] = np.asarray(self.origin, dtype=np.float64)
         self._ds.attrs["axes"] = "zyx"
+        h5.flush()
+        reserve_file(self.tmp, extra=1 << 16)  # and room for the metadata written on close
+
+    def _finish_quietly(self) -> None:
+        try:
+            self._finish()
+        except Exception:
+            self._h5 = None
 
     def write(self, start: int, block: np.ndarray) -> None:
         block = self._check_block(start, block)
         self._ds[start : start + block.shape[0]] = block
 
     def _finish(self) -> None:
-        if self._h5 is not None:
-            self._h5.close()
-            self._h5 = None
+        h5, self._h5 = self._h5, None
+        if h5 is not None:
+            h5.close()

@@ -21,9 +21,10 @@ import numpy as np
 
 from sxtseg.errors import InputError
 from sxtseg.io.base import VolumeReader, VolumeWriter, check_data, release_mapped_pages
+from sxtseg.io.files import reserve_file
 from sxtseg.types import Spacing
 
-__all__ = ["MRC_SUFFIXES", "MrcReader", "MrcWriter"]
+__all__ = ["MRC_SUFFIXES", "MrcReader", "MrcWriter", "check_header"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,62 @@ _MODES: dict[str, tuple[int, str]] = {
     "float16": (12, "float16"),
 }
 _UNKNOWN_ANGSTROM = (0.0, 1.0)
+_HEADER_BYTES = 1024
+
+
+def _unknown_size(angstrom: float) -> bool:
+    """A header voxel size that says nothing: 0 or 1 Å (writers' defaults), <= 0, NaN, Inf."""
+    return angstrom in _UNKNOWN_ANGSTROM or not np.isfinite(angstrom) or angstrom <= 0
+
+
+def check_header(path: Path) -> None:
+    """Check an MRC header against the file before anything is mapped or allocated.
+
+    Dimensions must be positive, the mode known, the extended header and the
+    data the header declares must fit in the file. Runs on the raw 1024
+    bytes, so a corrupt header never reaches :mod:`mrcfile` or a memory map
+    (a negative dimension, 10^12 declared voxels, a 2 GB extended header).
+
+    Raises
+    ------
+    InputError
+        With what is wrong, in one line.
+    """
+    from mrcfile.dtypes import HEADER_DTYPE
+    from mrcfile.utils import byte_order_from_machine_stamp, dtype_from_mode
+
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        raw = fh.read(_HEADER_BYTES)
+    bad = f"{path}: not a readable MRC file"
+    if len(raw) < _HEADER_BYTES:
+        raise InputError(f"{bad} ({size} bytes, shorter than the {_HEADER_BYTES}-byte header)")
+    hdr = np.frombuffer(raw, dtype=HEADER_DTYPE)[0]
+    if bytes(hdr["map"])[:3] != b"MAP":
+        raise InputError(f"{bad} (no 'MAP' identifier at byte 208)")
+    try:
+        order = byte_order_from_machine_stamp(hdr["machst"])
+    except ValueError as exc:
+        raise InputError(f"{bad} ({exc})") from None
+    hdr = np.frombuffer(raw, dtype=HEADER_DTYPE.newbyteorder(order))[0]
+    nx, ny, nz = (int(hdr[k]) for k in ("nx", "ny", "nz"))
+    mode, nsymbt, ispg = int(hdr["mode"]), int(hdr["nsymbt"]), int(hdr["ispg"])
+    if min(nx, ny, nz) <= 0:
+        raise InputError(f"{bad} (header dimensions nx={nx} ny={ny} nz={nz}; each must be >= 1)")
+    try:
+        itemsize = dtype_from_mode(mode).itemsize
+    except ValueError:
+        raise InputError(f"{bad} (unknown data mode {mode})") from None
+    if nsymbt < 0:
+        raise InputError(f"{bad} (negative extended header size {nsymbt})")
+    if 401 <= ispg <= 630:
+        raise InputError(f"{path}: an MRC volume stack (space group {ispg}), not one volume")
+    need = _HEADER_BYTES + nsymbt + nx * ny * nz * itemsize
+    if need > size:
+        raise InputError(
+            f"{bad} (truncated or corrupt: the header declares {nz} x {ny} x {nx} voxels "
+            f"of mode {mode}, {need} bytes with the headers; the file holds {size})"
+        )
 
 
 def _imod_words(hdr: Any) -> tuple[int, int]:
@@ -77,11 +134,12 @@ class MrcReader(VolumeReader):
         import mrcfile
 
         self.path = Path(path)
+        check_header(self.path)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 self._mrc = mrcfile.mmap(str(self.path), mode="r")
-        except (ValueError, OSError, EOFError, TypeError) as exc:
+        except Exception as exc:  # whatever a foreign header does to mrcfile
             msg = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
             raise InputError(f"{self.path}: not a readable MRC file ({msg})") from None
         data = self._mrc.data
@@ -98,9 +156,9 @@ class MrcReader(VolumeReader):
         self.dtype = data.dtype
         vs = self._mrc.voxel_size
         ang = (float(vs.z), float(vs.y), float(vs.x))
-        if self.shape[0] == 1 and ang[0] in _UNKNOWN_ANGSTROM and ang[2] not in _UNKNOWN_ANGSTROM:
+        if self.shape[0] == 1 and _unknown_size(ang[0]) and not _unknown_size(ang[2]):
             ang = (ang[2], ang[1], ang[2])  # a single image: z spacing is moot, take x
-        if any(a in _UNKNOWN_ANGSTROM or not np.isfinite(a) for a in ang):
+        if any(_unknown_size(a) for a in ang):
             log.warning("%s: header voxel size %s Å counts as unknown", self.path, ang)
             self.voxel_size: Spacing | None = None
         else:
@@ -146,9 +204,17 @@ class MrcWriter(VolumeWriter):
         mode, self._stored = _mode_for(self.dtype)
         ext = self.metadata.get("extended_header")
         ext_arr = np.frombuffer(ext, dtype=np.uint8) if isinstance(ext, bytes) else None
-        self._mrc = mrcfile.new_mmap(
-            str(self.tmp), self.shape, mrc_mode=mode, overwrite=True, extended_header=ext_arr
-        )
+        self._mrc = None
+        try:
+            self._mrc = mrcfile.new_mmap(
+                str(self.tmp), self.shape, mrc_mode=mode, overwrite=True, extended_header=ext_arr
+            )
+            reserve_file(self.tmp)  # a full disk fails here, not as SIGBUS in a write
+        except OSError as exc:
+            if self._mrc is not None:
+                self._mrc.close()
+                self._mrc = None
+            raise self._creation_failed(exc) from None
         hdr = self._mrc.header
         if ext_arr is not None and "exttyp" in self.metadata:
             hdr.exttyp = self.metadata["exttyp"].encode("ascii")[:4]

@@ -18,6 +18,7 @@ import numpy as np
 
 from sxtseg.errors import InputError
 from sxtseg.io.base import VolumeReader, VolumeWriter, check_data
+from sxtseg.io.files import write_error
 from sxtseg.io.tiff import unit_to_nm
 from sxtseg.types import Spacing
 
@@ -136,7 +137,10 @@ class ZarrWriter(VolumeWriter):
 
     def write(self, start: int, block: np.ndarray) -> None:
         block = self._check_block(start, block)
-        self._arr[start : start + block.shape[0]] = block
+        try:
+            self._arr[start : start + block.shape[0]] = block
+        except OSError as exc:  # chunks are files: a full disk shows here
+            raise write_error(self.path, exc) from None
 
     def _levels(self) -> int:
         n, y, x = 1, self.shape[1], self.shape[2]

@@ -16,6 +16,7 @@ import numpy as np
 
 from sxtseg.errors import InputError
 from sxtseg.io.base import VolumeReader, VolumeWriter, check_data
+from sxtseg.io.files import reserve_file
 from sxtseg.types import Spacing
 
 __all__ = ["TiffReader", "TiffWriter", "is_slice_folder", "unit_to_nm"]
@@ -64,6 +65,17 @@ def unit_to_nm(unit: str | None) -> float | None:
 
 
 def _spacing_from_page(tif: Any) -> Spacing | None:
+    """(z, y, x) nm from the first page's tags; None when absent, garbled or not positive."""
+    try:
+        spacing = _spacing_from_tags(tif)
+    except (ValueError, TypeError, ZeroDivisionError, OverflowError, AttributeError):
+        return None
+    if spacing is None or not all(np.isfinite(spacing)) or min(spacing) <= 0:
+        return None
+    return spacing
+
+
+def _spacing_from_tags(tif: Any) -> Spacing | None:
     page = tif.pages[0]
     ij = tif.imagej_metadata or {}
     factor = unit_to_nm(ij.get("unit"))
@@ -82,9 +94,35 @@ def _spacing_from_page(tif: Any) -> Spacing | None:
 
     x, y = size(xres) * factor, size(yres) * factor
     z = float(ij.get("spacing", 0.0)) * factor if "spacing" in ij else x
-    if min(x, y, z) <= 0:
-        return None
     return (z, y, x)
+
+
+# decoded / stored bytes a page may claim: bits packed into bytes (8), deflate
+# (about 1032), LZW and PackBits stay below 2000; other codecs are given room.
+_MAX_RATIO = {1: 8.0, 5: 2000.0, 8: 2000.0, 32946: 2000.0, 32773: 2000.0}
+_OTHER_RATIO = 1e5
+
+
+def _check_page(page: Any, file_size: int, path: Path) -> None:
+    """Refuse a page whose data lie outside the file or cannot hold what it declares.
+
+    A corrupt tag (a width of 60000 px, an offset past the end) would
+    otherwise make :mod:`tifffile` allocate the declared image, or fill the
+    missing part with zeros, before failing.
+    """
+    offsets = [int(o) for o in page.dataoffsets]
+    counts = [int(c) for c in page.databytecounts]
+    if any(o < 0 or c < 0 or o + c > file_size for o, c in zip(offsets, counts)):
+        raise InputError(f"{path}: not a readable TIFF (image data past the end of the file)")
+    stored = sum(counts)
+    ratio = _MAX_RATIO.get(int(page.keyframe.compression), _OTHER_RATIO)
+    if int(page.keyframe.bitspersample) < 8:
+        ratio *= 8.0
+    if page.nbytes > max(stored, 1) * ratio:
+        raise InputError(
+            f"{path}: not a readable TIFF (truncated or corrupt: a page declares "
+            f"{page.nbytes} bytes of pixels but holds {stored} bytes of data)"
+        )
 
 
 class TiffReader(VolumeReader):
@@ -140,22 +178,52 @@ class TiffReader(VolumeReader):
         self._cache: np.ndarray | None = None
 
     def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        stop = self.shape[0] if stop is None else min(stop, self.shape[0])
+        try:
+            block = self._read(range(start, stop))
+        except InputError:
+            raise
+        except Exception as exc:  # whatever corrupt strips do to tifffile and its codecs
+            msg = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+            raise InputError(f"{self.path}: not a readable TIFF ({msg})") from None
+        other_type = block.dtype.newbyteorder("=") != self.dtype.newbyteorder("=")
+        if block.shape[1:] != self.shape[1:] or other_type:
+            raise InputError(
+                f"{self.path}: not a readable TIFF (slices {start}-{stop - 1} are "
+                f"{block.shape[1:]} {block.dtype}, the stack is {self.shape[1:]} {self.dtype})"
+            )
+        return block
+
+    def _read(self, idx: range) -> np.ndarray:
         import tifffile
 
-        stop = self.shape[0] if stop is None else min(stop, self.shape[0])
-        idx = range(start, stop)
+        empty = np.empty((0, *self.shape[1:]), self.dtype)
         if self._files:
-            out = [tifffile.imread(self._files[i]) for i in idx]
-            return np.stack(out) if out else np.empty((0, *self.shape[1:]), self.dtype)
+            out = []
+            for i in idx:
+                with tifffile.TiffFile(self._files[i]) as tif:
+                    _check_page(tif.pages[0], tif.filehandle.size, self._files[i])
+                    out.append(tif.asarray())
+            return np.stack(out) if out else empty
+        size = self._tif.filehandle.size
+        series = self._tif.series[0]
         if self._pages_per_slice:
-            pages = self._tif.series[0].pages
-            out = [pages[i].asarray() for i in idx]
-            if not out:
-                return np.empty((0, *self.shape[1:]), self.dtype)
-            return np.stack(out).reshape(len(out), *self.shape[1:])
+            out = []
+            for i in idx:
+                _check_page(series.pages[i], size, self.path)
+                out.append(series.pages[i].asarray())
+            return np.stack(out).reshape(len(out), *self.shape[1:]) if out else empty
         if self._cache is None:  # one page holds the whole volume
-            self._cache = self._tif.series[0].asarray().reshape(self.shape)
-        return np.array(self._cache[start:stop])
+            for page in series.pages:
+                _check_page(page, size, self.path)
+            offset = series.dataoffset
+            if offset is not None and int(offset) + int(series.nbytes) > size:
+                raise InputError(
+                    f"{self.path}: not a readable TIFF (truncated: the stack declares "
+                    f"{series.nbytes} bytes from byte {offset}; the file holds {size})"
+                )
+            self._cache = series.asarray().reshape(self.shape)
+        return np.array(self._cache[idx.start : idx.stop])
 
     def close(self) -> None:
         if self._tif is not None:
@@ -181,14 +249,20 @@ class TiffWriter(VolumeWriter):
             z, y, x = self.voxel_size
             meta.update(unit="nm", spacing=z)
             resolution = (1.0 / x, 1.0 / y)
-        self._mm: np.memmap | None = tifffile.memmap(
-            self.tmp,
-            shape=self.shape,
-            dtype=stored,
-            imagej=True,
-            resolution=resolution,
-            metadata=meta,
-        )
+        self._mm: np.memmap | None = None
+        try:
+            self._mm = tifffile.memmap(
+                self.tmp,
+                shape=self.shape,
+                dtype=stored,
+                imagej=True,
+                resolution=resolution,
+                metadata=meta,
+            )
+            reserve_file(self.tmp)  # a full disk fails here, not as SIGBUS in a write
+        except OSError as exc:
+            self._mm = None
+            raise self._creation_failed(exc) from None
 
     def write(self, start: int, block: np.ndarray) -> None:
         block = self._check_block(start, block)
