@@ -36,6 +36,7 @@ from sxtseg.train.state import TrainState, load_state, save_checkpoints
 from sxtseg.train.validation import autocast as _autocast
 from sxtseg.train.validation import evaluate, selection_key
 from sxtseg.train.validation import to_device as _to
+from sxtseg.types import SpacingLike
 
 __all__ = [
     "TrainProgress",
@@ -164,7 +165,7 @@ def train(
     overwrite: bool = False,
     progress: Callable[[TrainProgress], None] | None = None,
     validation: Sequence[str | Path] | None = None,
-    voxel_size: float | tuple[float, float, float] | None = None,
+    voxel_size: SpacingLike | None = None,
 ) -> TrainResult:
     """Train a network and keep the best checkpoint in ``out_dir``.
 
