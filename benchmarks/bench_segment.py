@@ -6,7 +6,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/bench_segment.py memory [--limit-mb 320 --ratio 4]
     .venv/bin/python benchmarks/bench_segment.py gpu            # needs CUDA
     .venv/bin/python benchmarks/bench_segment.py paths [--slices 64 --size 1024 --voxel 10]
-        [--paths current,fused,fused-cl,onnx] [--model default] [--threads N]
+        [--paths current,fused,fused-cl,onnx,openvino] [--model default] [--threads N]
 
 ``cpu``: end-to-end ``segment_file`` (MRC read -> normalise -> label path -> mask
 and float16 probabilities written) on 512 x 512 slices, each preset in its own
@@ -27,7 +27,8 @@ of everything resident. A small network (m = 2) keeps the run to minutes.
 1024 x 1024 at 10 nm, simulated membranes, the bundled model): ``current``
 (the network as trained, NCHW, all logical CPUs: main before the fast CPU
 work), ``fused`` (BatchNorm folded, linear convolutions merged), ``fused-cl``
-(the same, channels-last: the default) and ``onnx`` (ONNX Runtime). Each runs
+(the same, channels-last: the default), ``onnx`` (ONNX Runtime) and
+``openvino`` (OpenVINO; ``compile`` = torch.compile on request). Each runs
 ``segment_file`` (MRC in, mask + float16 probabilities out) in its own
 process; the table gives slices/s, peak RSS, and the voxel agreement of each
 mask with the current path's. Written into a section of

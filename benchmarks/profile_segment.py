@@ -3,7 +3,7 @@
 Usage (from the repository root, on an otherwise idle machine)::
 
     .venv/bin/python benchmarks/profile_segment.py [--slices 4] [--size 1024] [--compare 256]
-        [--model default] [--paths current,fused,fused-cl,onnx] [--threads N]
+        [--model default] [--paths current,fused,fused-cl,onnx,openvino] [--threads N]
         [--out benchmarks/results_profile.md]
 
 Stages (run one after another, not overlapped, so each is timed alone) on an
@@ -25,7 +25,8 @@ large slices shows up where it happens.
 Paths (``segment_paths.PATHS``): ``current`` (the network as trained: fuse
 off, NCHW — the path of main before the fast CPU work), ``fused`` (BatchNorm folded, linear
 convolutions merged, NCHW), ``fused-cl`` (the same, channels-last: the
-default), ``onnx`` (ONNX Runtime, needs ``sxtseg[onnx]``).
+default), ``onnx`` (ONNX Runtime, needs ``sxtseg[onnx]``), ``openvino``
+(stages only; needs ``sxtseg[openvino]``).
 """
 
 from __future__ import annotations
@@ -242,7 +243,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--compare", type=int, default=256)
     ap.add_argument("--model", default="default")
-    ap.add_argument("--paths", default="current,fused,fused-cl,onnx")
+    ap.add_argument("--paths", default="current,fused,fused-cl,onnx,openvino")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--reps", type=int, default=1)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results_profile.md"))
@@ -272,20 +273,26 @@ def main() -> None:
     lines += ["", *[f"- {p}: {plans[p]}" for p in paths]]
     blk: dict[str, dict[str, float]] = {}
     ops: dict[str, dict[str, float]] = {}
+    kinds: dict[str, str] = {}
     for p in paths:
         pred = _predictor(res, p, a.threads)
+        hooks = pred.backend == "torch" and not pred.config.compile
+        if not hooks and pred.backend != "onnx":
+            continue  # OpenVINO, torch.compile: the stage table has their network time
         for size in (a.size, a.compare):
-            if p != "onnx":
+            if hooks:
                 blk[f"{p} {size}²"] = blocks(pred, size, a.reps)
             ops[f"{p} {size}²"] = operators(pred, size)
-        if p != "onnx":
+            kinds[f"{p} {size}²"] = pred.backend
+        if hooks:
             big, small = blk[f"{p} {a.size}²"], blk[f"{p} {a.compare}²"]
             blk[f"{p} ratio"] = {k: big[k] / small[k] for k in big if small.get(k)}
         print(p, "profiled", flush=True)
-    lines += _table(f"Network blocks, ms per megapixel (ratio = {a.size}² / {a.compare}² "
-                    "per pixel)", blk, list(blk), fmt="{:.2f}")  # fmt: skip
+    if blk:
+        lines += _table(f"Network blocks, ms per megapixel (ratio = {a.size}² / {a.compare}² "
+                        "per pixel)", blk, list(blk), fmt="{:.2f}")  # fmt: skip
     for kind in ("torch", "onnx"):
-        cols = [c for c in ops if (c.split()[0] == "onnx") == (kind == "onnx")]
+        cols = [c for c in ops if kinds[c] == kind]
         if cols:
             lines += _table(f"Operators ({kind}), ms per megapixel (self time; top 15 of the "
                             "first column)", ops, cols, top=15, fmt="{:.2f}")  # fmt: skip

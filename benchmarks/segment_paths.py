@@ -30,6 +30,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "fused": {"fuse": True, "channels_last": False, "backend": "torch"},
     "fused-cl": {"fuse": True, "channels_last": True, "backend": "torch"},
     "onnx": {"backend": "onnx"},
+    "openvino": {"backend": "openvino"},
     # not in the default list: torch.compile on the CPU needs a C++ compiler and minutes
     "compile": {"fuse": True, "channels_last": True, "backend": "torch", "compile": True},
 }
@@ -191,7 +192,7 @@ def add_arguments(sub: Any) -> None:
     p.add_argument("--size", type=int, default=1024)
     p.add_argument("--voxel", type=float, default=10.0)
     p.add_argument("--model", default="default")
-    p.add_argument("--paths", default="current,fused,fused-cl,onnx")
+    p.add_argument("--paths", default="current,fused,fused-cl,onnx,openvino")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--input", default=None, help="use this tomogram instead of a simulated one")
     p.add_argument("--workdir", default=None, help="folder for the temporary files")

@@ -30,6 +30,9 @@ ONNX = SegmentConfig(device="cpu", backend="onnx")
 needs_ort = pytest.mark.skipif(
     not __import__("importlib").util.find_spec("onnxruntime"), reason="onnxruntime not installed"
 )
+needs_ov = pytest.mark.skipif(
+    not __import__("importlib").util.find_spec("openvino"), reason="openvino not installed"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -117,7 +120,9 @@ def _paths():
                            id="torch-fused-tiled"),
               pytest.param(ONNX, id="onnx", marks=needs_ort),
               pytest.param(SegmentConfig(device="cpu", backend="onnx", tile=64, tta=True),
-                           id="onnx-tiled-tta", marks=needs_ort)]  # fmt: skip
+                           id="onnx-tiled-tta", marks=needs_ort),
+              pytest.param(SegmentConfig(device="cpu", backend="openvino", tile=64),
+                           id="openvino-tiled", marks=needs_ov)]  # fmt: skip
     return params
 
 
@@ -179,13 +184,16 @@ def test_onnx_graph_is_cached_per_weights(tmp_path):
     assert not list(cache_dir().glob(".*"))  # no temporary files left
 
 
-@needs_ort
+@pytest.mark.parametrize("backend", [pytest.param("onnx", marks=needs_ort),
+                                     pytest.param("openvino", marks=needs_ov)])  # fmt: skip
 @pytest.mark.parametrize("shape", [(2, 1, 96, 96), (1, 1, 112, 80), (1, 1, 70, 50), (1, 1, 9, 13)])
-def test_onnx_handles_any_size(shape):
+def test_exported_backends_handle_any_size(backend, shape):
     from sxtseg.infer.onnxrt import onnx_label_path
+    from sxtseg.infer.openvino_backend import openvino_label_path
 
     model = _logits_model_with_statistics()
-    ort_path = onnx_label_path(model, threads=1)
+    make = onnx_label_path if backend == "onnx" else openvino_label_path
+    ort_path = make(model, threads=1)
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(2))
     with torch.inference_mode():
         ref = model.predict_proba(x)
@@ -205,6 +213,12 @@ def test_backend_choice_and_errors(monkeypatch, trained_tiny):
     assert auto.backend == "torch"
     with pytest.raises(InputError, match="onnxruntime"):
         Predictor(copy.deepcopy(trained_tiny), config=ONNX)
+    import sxtseg.infer.openvino_backend as ovb
+
+    monkeypatch.setattr(ovb, "openvino_available", lambda: False)
+    with pytest.raises(InputError, match=r"sxtseg\[openvino\]"):
+        Predictor(copy.deepcopy(trained_tiny), config=SegmentConfig(device="cpu",
+                                                                    backend="openvino"))
     monkeypatch.setattr(onnxrt, "onnxruntime_available", lambda: True)
 
     class Bare(torch.nn.Module):

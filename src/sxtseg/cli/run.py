@@ -30,7 +30,7 @@ def command(
     batch_size: int | None = typer.Option(None, "--batch-size", "-b", help="Slices per pass."),
     tile: int | None = typer.Option(None, "--tile", help="Tile edge in px."),
     backend: str | None = typer.Option(
-        None, "--backend", help="Network backend: torch (default), onnx (CPU) or auto."
+        None, "--backend", help="Network backend: torch (default), onnx, openvino (CPU) or auto."
     ),
     rescale: bool | None = typer.Option(
         None,

@@ -73,7 +73,7 @@ def command(
         None,
         "--backend",
         help="Run the network with torch (default), onnx (ONNX Runtime on the CPU, needs "
-        "sxtseg[onnx]) or auto (onnx on the CPU when installed).",
+        "sxtseg[onnx]), openvino (sxtseg[openvino]) or auto (onnx on the CPU when installed).",
     ),
     min_volume: float | None = typer.Option(
         None, "--min-volume", help="Remove objects smaller than this volume in nm^3."

@@ -21,9 +21,9 @@ __all__ = [
 AXES = ("xy", "xz", "yz", "all")
 #: How probabilities are stored: float16/float32 in [0, 1], or uint8 = round(255 p).
 PROB_DTYPES = ("float16", "float32", "uint8")
-#: What runs the network: PyTorch, ONNX Runtime (CPU), or "auto" (ONNX Runtime on the
-#: CPU when it is installed, else PyTorch).
-BACKENDS = ("torch", "onnx", "auto")
+#: What runs the network: PyTorch, ONNX Runtime (CPU), OpenVINO (CPU), or "auto" (ONNX
+#: Runtime on the CPU when it is installed, else PyTorch).
+BACKENDS = ("torch", "onnx", "openvino", "auto")
 #: Mask threshold of models that record none (the paper's, on the [0, 1] scale).
 DEFAULT_THRESHOLD = 0.9
 
@@ -77,8 +77,9 @@ class SegmentConfig:
     backend : str
         "torch" (default), "onnx" (ONNX Runtime on the CPU; needs
         ``sxtseg[onnx]``; the graph is exported once per model and cached,
-        see :mod:`sxtseg.infer.onnxrt`) or "auto" (ONNX Runtime when the
-        device is the CPU and onnxruntime is installed, else torch).
+        see :mod:`sxtseg.infer.onnxrt`), "openvino" (OpenVINO on the CPU from
+        the same graph; needs ``sxtseg[openvino]``) or "auto" (ONNX Runtime
+        when the device is the CPU and onnxruntime is installed, else torch).
     compile : bool
         Wrap the label path in ``torch.compile``.
     prob_dtype : str

@@ -43,9 +43,11 @@ __all__ = [
     "OrtLabelPath",
     "cache_dir",
     "export_label_path",
+    "exported_label_path",
     "label_path_fingerprint",
     "onnx_label_path",
     "onnxruntime_available",
+    "pad_to_grid",
 ]
 
 log = logging.getLogger(__name__)
@@ -163,18 +165,24 @@ class OrtLabelPath:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Membrane probability of (B, 1, H, W) standardised slices, float32 in [0, 1]."""
-        if x.ndim != 4 or x.shape[1] != 1:
-            raise ValueError(f"expected input of shape (B, 1, H, W), got {tuple(x.shape)}")
-        h, w = int(x.shape[-2]), int(x.shape[-1])
-        ph, pw = (-h) % DIVISOR, (-w) % DIVISOR
-        if ph or pw:
-            mode = self.pad_mode
-            if mode == "reflect" and (ph >= h or pw >= w):
-                mode = "replicate"
-            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        x, h, w = pad_to_grid(x, self.pad_mode)
         arr = np.ascontiguousarray(x.detach().to("cpu", torch.float32).numpy())
         (prob,) = self.session.run(["probability"], {"slices": arr})
         return torch.from_numpy(prob)[..., :h, :w]
+
+
+def pad_to_grid(x: torch.Tensor, pad_mode: str) -> tuple[torch.Tensor, int, int]:
+    """(B, 1, H, W) padded at the bottom and right to multiples of 16, like the network."""
+    if x.ndim != 4 or x.shape[1] != 1:
+        raise ValueError(f"expected input of shape (B, 1, H, W), got {tuple(x.shape)}")
+    h, w = int(x.shape[-2]), int(x.shape[-1])
+    ph, pw = (-h) % DIVISOR, (-w) % DIVISOR
+    if ph or pw:
+        mode = pad_mode
+        if mode == "reflect" and (ph >= h or pw >= w):
+            mode = "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x, h, w
 
 
 def _writable(folder: Path) -> bool:
@@ -188,9 +196,48 @@ def _writable(folder: Path) -> bool:
     return True
 
 
+def exported_label_path(model: Any, *, cache: str | Path | None = None) -> tuple[Path, LabelPath]:
+    """The ONNX file of ``model``'s optimised label path, exported once and cached.
+
+    Parameters
+    ----------
+    model : DoubleDecoderNet or LabelPath
+    cache : str or Path, optional
+        Folder of exported graphs (default :func:`cache_dir`).
+
+    Returns
+    -------
+    (Path, LabelPath)
+        The graph file and the label path it holds.
+
+    Raises
+    ------
+    InputError
+        The model is not a DoubleDecoderNet.
+    """
+    try:
+        path = optimize_for_inference(model)
+    except TypeError as exc:
+        raise InputError(f"--backend: {exc}") from None
+    path = path.to("cpu").float()
+    folder = Path(cache) if cache is not None else cache_dir()
+    if not _writable(folder):
+        folder = Path(tempfile.gettempdir()) / f"sxtseg-onnx-{getattr(os, 'getuid', os.getpid)()}"
+        folder.mkdir(parents=True, exist_ok=True)
+        log.warning("ONNX cache folder not writable; using %s", folder)
+    key = label_path_fingerprint(path)
+    target = folder / f"label-{key[:24]}.onnx"
+    if target.exists():
+        log.info("ONNX label path from the cache: %s", target)
+    else:
+        log.info("exporting the label path to %s", target)
+        export_label_path(path, target)
+    return target, path
+
+
 def onnx_label_path(model: Any, *, threads: int, cache: str | Path | None = None,
                     spin: bool = False) -> OrtLabelPath:  # fmt: skip
-    """An ONNX Runtime session of ``model``'s label path, exported once and cached.
+    """An ONNX Runtime session of ``model``'s label path (see :func:`exported_label_path`).
 
     Parameters
     ----------
@@ -213,21 +260,5 @@ def onnx_label_path(model: Any, *, threads: int, cache: str | Path | None = None
     """
     if not onnxruntime_available():
         raise InputError("--backend onnx needs onnxruntime: pip install 'sxtseg[onnx]'")
-    try:
-        path = optimize_for_inference(model)
-    except TypeError as exc:
-        raise InputError(f"--backend onnx: {exc}") from None
-    path = path.to("cpu").float()
-    folder = Path(cache) if cache is not None else cache_dir()
-    if not _writable(folder):
-        folder = Path(tempfile.gettempdir()) / f"sxtseg-onnx-{getattr(os, 'getuid', os.getpid)()}"
-        folder.mkdir(parents=True, exist_ok=True)
-        log.warning("ONNX cache folder not writable; using %s", folder)
-    key = label_path_fingerprint(path)
-    target = folder / f"label-{key[:24]}.onnx"
-    if target.exists():
-        log.info("ONNX label path from the cache: %s", target)
-    else:
-        log.info("exporting the label path to %s", target)
-        export_label_path(path, target)
+    target, path = exported_label_path(model, cache=cache)
     return OrtLabelPath(target, threads=threads, pad_mode=str(path.config.pad_mode), spin=spin)

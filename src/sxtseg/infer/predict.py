@@ -93,28 +93,46 @@ def _optimizable(model: nn.Module) -> bool:
     return isinstance(model, (DoubleDecoderNet, LabelPath))
 
 
+#: Exported backends: (Python package, sxtseg extra).
+_EXPORTED = {"onnx": ("onnxruntime", "onnx"), "openvino": ("openvino", "openvino")}
+
+
+def _installed(backend: str) -> bool:
+    if backend == "onnx":
+        from sxtseg.infer.onnxrt import onnxruntime_available
+
+        return onnxruntime_available()
+    from sxtseg.infer.openvino_backend import openvino_available
+
+    return openvino_available()
+
+
 def _choose_backend(name: str, device: torch.device, model: nn.Module) -> str:
-    """The backend ("torch" or "onnx") for ``SegmentConfig.backend`` ``name`` on ``device``.
+    """The backend ("torch", "onnx" or "openvino") for ``SegmentConfig.backend`` ``name``.
+
+    "auto" is ONNX Runtime on the CPU when it is installed and the model is
+    the sxtseg network, else torch.
 
     Raises
     ------
     InputError
-        "onnx" on a GPU, without onnxruntime, or for a module that is not the network.
+        An exported backend on a GPU, not installed, or for a module that is not the network.
     """
-    from sxtseg.infer.onnxrt import onnxruntime_available
-
     if name == "torch":
         return "torch"
-    usable = device.type == "cpu" and _optimizable(model) and onnxruntime_available()
     if name == "auto":
+        usable = device.type == "cpu" and _optimizable(model) and _installed("onnx")
         return "onnx" if usable else "torch"
+    package, extra = _EXPORTED[name]
     if device.type != "cpu":
-        raise InputError("--backend onnx runs on the CPU: use --device cpu (or --backend torch)")
-    if not onnxruntime_available():
-        raise InputError("--backend onnx needs onnxruntime: pip install 'sxtseg[onnx]'")
+        raise InputError(f"--backend {name} runs on the CPU: use --device cpu "
+                         "(or --backend torch)")  # fmt: skip
+    if not _installed(name):
+        raise InputError(f"--backend {name} needs {package}: pip install 'sxtseg[{extra}]'")
     if not _optimizable(model):
-        raise InputError(f"--backend onnx needs the sxtseg network, not a {type(model).__name__}")
-    return "onnx"
+        raise InputError(f"--backend {name} needs the sxtseg network, "
+                         f"not a {type(model).__name__}")  # fmt: skip
+    return name
 
 
 def _round16(n: int) -> int:
@@ -155,14 +173,14 @@ class Predictor:
     Attributes
     ----------
     backend : str
-        "torch" or "onnx", what runs the network.
+        "torch", "onnx" or "openvino": what runs the network.
     device_name : str
         The device in words, with threads and CPU optimisations.
     """
 
     def __init__(self, model: nn.Module, *, config: SegmentConfig | None = None) -> None:
         self.config = cfg = config or SegmentConfig()
-        device = "cpu" if cfg.backend == "onnx" and cfg.device == "auto" else cfg.device
+        device = "cpu" if cfg.backend in _EXPORTED and cfg.device == "auto" else cfg.device
         info = resolve_device(device, num_threads=cfg.num_threads)
         self.device = info.device
         self.backend = _choose_backend(cfg.backend, self.device, model)
@@ -192,6 +210,11 @@ class Predictor:
 
             self._fn, self._to_prob = onnx_label_path(model, threads=info.threads), _identity
             what = ", onnxruntime"
+        elif self.backend == "openvino":
+            from sxtseg.infer.openvino_backend import openvino_label_path
+
+            self._fn, self._to_prob = openvino_label_path(model, threads=info.threads), _identity
+            what = ", OpenVINO"
         else:
             self._fn, self._to_prob = _probability_path(self.model)
         self.device_name = info.name + what
