@@ -90,7 +90,7 @@ def stage_train(work: Path, args: argparse.Namespace) -> None:
     labeled = [str(work / "data" / "train" / p) for p in PROFILES]
     val = [str(work / "data" / "val" / p) for p in PROFILES]
     argv = ["train", "--labeled", *labeled, "--val", *val, "--preset", args.preset,
-            "--pixel-size", str(args.pixel_size), "-o", str(work / "model"),
+            "--pixel-size", str(args.pixel_size), "-o", str(args.model or work / "model"),
             "--epochs", str(args.epochs), "--crop", str(args.crop), "--batch-size",
             str(args.batch_size), "--seed", "0", "--overwrite"]  # fmt: skip
     if args.max_steps:
@@ -204,6 +204,28 @@ def stage_score(work: Path, model: Path) -> dict[str, Any]:
     return result
 
 
+def stage_valscore(work: Path, model: Path) -> dict[str, float]:
+    """Visible boundary-F1 on the validation tomograms at their own voxel size."""
+    import numpy as np
+
+    from sxtseg.infer import SegmentConfig, segment_array
+    from sxtseg.model.checkpoint import load_model
+
+    loaded = load_model(model)
+    cfg = SegmentConfig(device="cpu")
+    threshold = cfg.threshold_for(loaded.meta.get("threshold"))
+    out: dict[str, float] = {}
+    for folder in sorted((work / "data" / "val").glob("*/*")):
+        tomo, truth, flat = _read(folder)
+        prob = segment_array(np.asarray(tomo.data), loaded, config=cfg, voxel_size=tomo.voxel_size)
+        out[f"{folder.parent.name}/{folder.name}"] = _scores(prob, truth, flat, threshold)[
+            "visible_boundary_f1"
+        ]
+    out["mean"] = float(np.mean(list(out.values())))
+    print(json.dumps({"model": str(model), "threshold": threshold, **out}, indent=2))
+    return out
+
+
 def stage_install(work: Path, target: Path) -> None:
     model = work / "model"
     names = ("model.safetensors", "config.json", "metrics.csv", "training_curves.png")
@@ -218,7 +240,7 @@ def stage_install(work: Path, target: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("stage", choices=["data", "train", "testdata", "score", "install"])
+    ap.add_argument("stage", choices=["data", "train", "testdata", "score", "valscore", "install"])
     ap.add_argument("--work", type=Path, default=Path("/tmp/sxtseg_bundled"))
     ap.add_argument("--per-profile", type=int, default=8)
     ap.add_argument("--shape", default="48,256,256")
@@ -241,6 +263,8 @@ def main() -> None:
         stage_testdata(work, shape=shape)  # type: ignore[arg-type]
     elif args.stage == "train":
         stage_train(work, args)
+    elif args.stage == "valscore":
+        stage_valscore(work, args.model or work / "model")
     elif args.stage == "score":
         stage_score(work, args.model or work / "model")
     else:
