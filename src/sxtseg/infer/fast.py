@@ -16,7 +16,9 @@ label decoder and head only; the image decoder is dropped) in which
 - a bottleneck (1×1, k×k, 1×1 without non-linearity between) becomes one k×k
   convolution when that costs at most ``merge_ratio`` times its multiply-adds
   (the stem and the neck's k = 1 branch at the default ratio 1) and is exact
-  (its first convolution has no bias, so zero padding commutes with it).
+  (its first convolution has no bias, so zero padding commutes with it);
+- odd k×k convolutions pad inside the convolution instead of in a separate
+  ``F.pad`` copy of their input (the k = 2 neck branch keeps its asymmetric pad).
 
 Every rewrite is exact algebra; the results equal the reference network's up
 to float32 rounding (tested: max abs difference of probabilities <= 1e-4).
@@ -202,6 +204,22 @@ def _rewrite(module: nn.Module, merge_ratio: float) -> None:
                 setattr(module, name, _merge_bottleneck(child))
 
 
+def _pad_inside(module: nn.Module) -> None:
+    """Odd-kernel :class:`SamePadConv` -> ``nn.Conv2d`` padding inside (no separate F.pad)."""
+    for name, child in module.named_children():
+        if isinstance(child, SamePadConv):
+            kh, kw = child.kernel_size
+            if kh % 2 and kw % 2 and child.stride == (1, 1) and child.dilation == (1, 1):
+                conv = nn.Conv2d(child.in_channels, child.out_channels, (kh, kw),
+                                 padding=(kh // 2, kw // 2), groups=child.groups,
+                                 bias=child.bias is not None)  # fmt: skip
+                conv.weight = child.weight
+                conv.bias = child.bias
+                setattr(module, name, conv)
+        else:
+            _pad_inside(child)
+
+
 def _rewrite_sequence(seq: nn.Sequential, merge_ratio: float) -> None:
     layers = list(seq)
     out: list[nn.Module] = []
@@ -319,6 +337,7 @@ def optimize_for_inference(model: Any, *, merge_ratio: float = 1.0) -> LabelPath
     path = LabelPath(model)
     with torch.no_grad():
         _rewrite(path, float(merge_ratio))
+        _pad_inside(path)
     path.eval().requires_grad_(False)
     n_bn = sum(isinstance(m, nn.BatchNorm2d) for m in path.modules())
     log.debug("label path optimised for inference: %d BatchNorm layers left (input parts)", n_bn)
