@@ -34,6 +34,7 @@ from typing import Any
 from sxtseg.config import to_dict
 from sxtseg.errors import InputError
 from sxtseg.io.checkpoint import write_json_atomic
+from sxtseg.io.files import remove_stale_temporaries
 from sxtseg.stages import (
     STAGES,
     RunConfig,
@@ -317,6 +318,8 @@ def run_pipeline(
     job = _prepare(input, out_dir, cfg, voxel_size)
     out = job.out
     out.mkdir(parents=True, exist_ok=True)
+    for folder in (out, out / "surfaces"):
+        remove_stale_temporaries(folder)  # the .part files and scratch of a killed run
     summary_path = out / "summary.json"
     previous = {} if force else _load_summary(summary_path).get("stages", {})
     summary: dict[str, Any] = {
