@@ -72,8 +72,8 @@ def command(
     backend: str | None = typer.Option(
         None,
         "--backend",
-        help="Run the network with torch (default), onnx (ONNX Runtime on the CPU, needs "
-        "sxtseg[onnx]), openvino (sxtseg[openvino]) or auto (onnx on the CPU when installed).",
+        help="Run the network with torch (default), onnx (ONNX Runtime on the CPU; the 'onnx' "
+        "extra), openvino (the 'openvino' extra) or auto (onnx on the CPU when installed).",
     ),
     min_volume: float | None = typer.Option(
         None, "--min-volume", help="Remove objects smaller than this volume in nm^3."
