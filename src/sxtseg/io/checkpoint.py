@@ -106,6 +106,30 @@ def write_model_folder(out_dir: str | Path, weights: bytes, document: dict[str, 
     return out
 
 
+def _number(value: Any) -> float | None:
+    """``value`` as a finite float, None when it is not a finite real number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _check_meta(meta: Any, config: Path) -> None:
+    """The ``meta`` entries that inference reads: a mapping, a threshold, a pixel size."""
+    if meta is None:
+        return
+    if not isinstance(meta, dict):
+        raise InputError(f"{config}: 'meta' must be a mapping, got {type(meta).__name__}")
+    threshold = meta.get("threshold")
+    if threshold is not None and not 0.0 <= (_number(threshold) or -1.0) <= 1.0:
+        raise InputError(f"{config}: meta.threshold must be a number in [0, 1], got {threshold!r}")
+    pixel = meta.get("pixel_size_nm")
+    if pixel is not None and (_number(pixel) or 0.0) <= 0.0:
+        raise InputError(f"{config}: meta.pixel_size_nm must be a number > 0, got {pixel!r}")
+    for key in ("normalization", "init"):
+        if meta.get(key) is not None and not isinstance(meta[key], dict):
+            raise InputError(f"{config}: meta.{key} must be a mapping, got {meta[key]!r}")
+
+
 def read_model_folder(folder: str | Path, *, verify: bool = True) -> tuple[Path, dict[str, Any]]:
     """Check a model folder and read its JSON.
 
@@ -130,7 +154,7 @@ def read_model_folder(folder: str | Path, *, verify: bool = True) -> tuple[Path,
     weights, config = p / WEIGHTS_NAME, p / CONFIG_NAME
     for f in (weights, config):
         if not f.is_file():
-            raise InputError(f"{p}: not a model folder ({f.name} missing)")
+            raise InputError(f"{f}: missing, so {p} is not a model folder")
     try:
         doc = json.loads(config.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -139,8 +163,12 @@ def read_model_folder(folder: str | Path, *, verify: bool = True) -> tuple[Path,
         raise InputError(f"{config}: not an sxtseg model config (format != {FORMAT!r})")
     if not isinstance(doc.get("model"), dict):
         raise InputError(f"{config}: no 'model' architecture section")
+    _check_meta(doc.get("meta"), config)
     if verify and doc.get("weights_sha256"):
         digest = sha256_file(weights)
         if digest != doc["weights_sha256"]:
-            raise InputError(f"{p}: {WEIGHTS_NAME} does not match {CONFIG_NAME} (checksum differs)")
+            raise InputError(
+                f"{weights}: does not match {CONFIG_NAME} (checksum differs: truncated, "
+                "corrupted or replaced)"
+            )
     return weights, doc

@@ -180,13 +180,16 @@ def load_model(
 
     folder = resolve_model_dir(source)
     weights, doc = read_model_folder(folder, verify=verify)
-    config = ModelConfig.from_dict(doc["model"])
-    model = build_model(config)
+    try:
+        config = ModelConfig.from_dict(doc["model"])
+    except InputError as exc:  # name the file that holds the bad setting
+        raise InputError(f"{folder / 'config.json'}: {exc}") from None
     try:
         state = load_file(str(weights), device="cpu")
     except (SafetensorError, OSError) as exc:
         raise InputError(f"{weights}: cannot read weights ({exc})") from None
-    expected = model.state_dict()
+    with torch.device("meta"):  # shapes first: a corrupt config may declare a huge network
+        expected = build_model(config).state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
@@ -203,6 +206,7 @@ def load_model(
     if bad:
         raise InputError(f"{folder}: {len(bad)} tensor shape(s) do not fit the config; {bad[0]}")
     state = {k: v.to(expected[k].dtype) for k, v in state.items()}
+    model = build_model(config)
     model.load_state_dict(state)
     model.to(device).eval()
     meta = dict(doc.get("meta") or {})
