@@ -113,10 +113,25 @@ def test_erosion_thins():
     assert out[3:6, 3:6, 3:6].all() and out.sum() == 27
 
 
-def test_otsu_on_two_levels():
-    v = np.concatenate([np.full(100, 1.0), np.full(300, 5.0)])
-    t = otsu_threshold(v)
-    assert 1.0 <= t < 5.0
+@pytest.mark.parametrize("kind", ["two levels", "bimodal", "uniform", "skewed", "volume"])
+def test_otsu_matches_scikit_image(kind):
+    from skimage.filters import threshold_otsu
+
+    rng = np.random.default_rng(0)
+    values = {
+        "two levels": np.concatenate([np.full(100, 1.0), np.full(300, 5.0)]),
+        "bimodal": np.concatenate([rng.normal(0, 1, 5000), rng.normal(6, 2, 3000)]),
+        "uniform": rng.random(10000),
+        "skewed": rng.gamma(2.0, 2.0, 10000),
+        "volume": rng.normal(size=(8, 16, 16)) + 4.0 * (np.arange(16) > 8),
+    }[kind]
+    t = otsu_threshold(values)
+    assert t == pytest.approx(threshold_otsu(values, nbins=256), rel=1e-12, abs=1e-12)
+    assert otsu_threshold(np.append(values, [np.nan, np.inf])) == t  # non-finite values ignored
+    if kind == "two levels":  # and it separates the two levels
+        assert 1.0 <= t < 5.0
+    if kind == "bimodal":  # between the modes, nearer the narrow one's tail
+        assert 1.5 < t < 4.5
 
 
 def test_bin_volume_means_and_edges():
