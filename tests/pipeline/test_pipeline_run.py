@@ -27,9 +27,11 @@ def test_run_writes_everything_with_voxel_size(
     sim_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "res"
-    # a threshold of 0.5 on the probabilities so that objects exist whatever the model
+    # objects whatever the model finds: every component of the mask (threshold 0.5) is one
+    config = tmp_path / "run.yaml"
+    config.write_text("objects:\n  mode: filled\n")
     rc = main(["run", str(sim_dir / "tomogram.mrc"), "-o", str(out), "--threshold", "0.5",
-               "--min-volume", "0", "--device", "cpu"])  # fmt: skip
+               "--min-volume", "0", "--device", "cpu", "--config", str(config)])  # fmt: skip
     assert rc == 0, capsys.readouterr().err
     summary = json.loads((out / "summary.json").read_text())
     assert summary["voxel_size_nm"] == pytest.approx([9.8, 9.8, 9.8])
@@ -46,15 +48,20 @@ def test_run_writes_everything_with_voxel_size(
     assert np.all((prob >= 0.5) >= (mask > 0))  # the mask never exceeds the threshold set
     table = pd.read_csv(out / "objects.csv")
     n_objects = summary["stages"]["objects"]["objects"]
-    assert len(table) == n_objects
+    assert n_objects >= 5 and len(table) == n_objects
     for col in ("id", "voxels", "volume_nm3", "surface_nm2", "surface_to_volume_per_um",
                 "centroid_z_nm", "axis_major_nm", "feret_max_nm", "touches_border"):  # fmt: skip
         assert col in table.columns
     assert (out / "preview_slices.png").stat().st_size > 0
-    if n_objects:
-        scene = trimesh.load(out / "surfaces" / "scene.glb")
-        bounds = np.asarray(scene.bounds)  # vertices in nm: within the tomogram's extent
-        assert bounds.min() >= -9.8 and bounds.max() <= 96 * 9.8 + 9.8
+    scene = trimesh.load(out / "surfaces" / "scene.glb")
+    bounds = np.asarray(scene.bounds)  # vertices in nm: within the tomogram's extent
+    assert bounds.min() >= -9.8 and bounds.max() <= 96 * 9.8 + 9.8
+    assert bounds[1, 0] - bounds[0, 0] > 10 * 9.8  # and they span more than a few voxels
+    meshes = sorted((out / "surfaces").rglob("object_*.ply"))
+    assert len(meshes) == n_objects
+    mesh = trimesh.load(meshes[0])
+    row = table.set_index("id").loc[int(meshes[0].stem.split("_")[1])]
+    assert mesh.area == pytest.approx(row.surface_nm2, rel=0.05)  # the table measures the mesh
 
 
 def test_rerun_skips_done_stages_and_force_reruns(sim_dir: Path, tmp_path: Path) -> None:
