@@ -46,6 +46,7 @@ def main() -> None:
     labels = np.full(truth.shape, 255, dtype=np.uint8)
     labels[zs] = np.where(flat[zs], 255, truth[zs].astype(np.uint8))
     folder = args.work / "labels"
+    folder.mkdir(parents=True, exist_ok=True)
     write_volume(folder / "tomogram.mrc", tomo, overwrite=True)
     write_volume(folder / "membranes.mrc", Volume(labels, voxel_size=tomo.voxel_size),
                  overwrite=True)  # fmt: skip
