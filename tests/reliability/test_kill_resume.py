@@ -32,11 +32,11 @@ COMPARED = ("mask.mrc", "probabilities.mrc", "instances.mrc", "objects.csv",
 
 @pytest.fixture(scope="module")
 def tomogram(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A 12 x 64 x 64 simulated tomogram and a config whose mask components are objects."""
+    """A 12 x 96 x 96 simulated tomogram and a config whose mask components are objects."""
     from sxtseg.simulate import simulate, write_simulation
 
     root = tmp_path_factory.mktemp("killed")
-    write_simulation(simulate("bessy-u41", shape=(12, 64, 64), seed=3), root / "sim",
+    write_simulation(simulate("bessy-u41", shape=(12, 96, 96), seed=3), root / "sim",
                      previews=False)  # fmt: skip
     config = root / "run.yaml"
     config.write_text("objects:\n  mode: filled\n")  # objects whatever the model finds

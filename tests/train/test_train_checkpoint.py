@@ -38,19 +38,31 @@ def test_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
     assert torch.equal(a.label, b.label) and torch.equal(a.image, b.image)
 
 
-def test_bundled_model_loads_as_an_old_tanh_folder() -> None:
+def test_bundled_model_records_its_head_threshold_and_pixel_size() -> None:
     loaded = load_model("default")
-    assert loaded.meta["trained"] is True  # trained weights, not the old placeholder
-    assert "normalization" in loaded.meta
-    # written before the logits head, calibration and pixel sizes: defaults fill in
+    assert loaded.meta["trained"] is True and "normalization" in loaded.meta
+    assert loaded.config.label_output == "logits" and loaded.meta["loss"] == "bce_dice"
+    assert 0.0 < loaded.meta["threshold"] < 1.0 and loaded.meta["pixel_size_nm"] == 20.0
+
+
+def test_a_folder_written_before_the_logits_head_loads_as_tanh(tmp_path: Path) -> None:
+    """Old folders lack label_output, threshold, pixel size, loss and init: defaults fill in."""
+    net, cfg = _perturbed_tiny()
+    folder = save_model(net, cfg, tmp_path / "old", meta={"trained": True})
+    doc = json.loads((folder / "config.json").read_text())
+    doc["model"].pop("label_output")
+    for key in ("threshold", "pixel_size_nm", "loss", "init"):
+        doc["meta"].pop(key, None)
+    (folder / "config.json").write_text(json.dumps(doc))
+    loaded = load_model(folder)
     assert loaded.config.label_output == "tanh" and loaded.meta["loss"] == "paper"
     assert loaded.meta["threshold"] == 0.9 and loaded.meta["pixel_size_nm"] is None
     assert loaded.meta["init"] is None
-    x = torch.randn(1, 1, 20, 20, generator=torch.Generator().manual_seed(0))
+    x = torch.randn(1, 1, 32, 32, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         y = loaded.model.predict_label(x)
         p = loaded.model.predict_proba(x)
-    assert y.shape == (1, 1, 20, 20) and float(y.abs().max()) <= 1.0
+    assert y.shape == (1, 1, 32, 32) and float(y.abs().max()) <= 1.0
     torch.testing.assert_close(p, (y + 1) / 2)  # the tanh reading, as before
 
 

@@ -101,13 +101,14 @@ def test_init_refusals_and_supervised_only(tmp_path: Path) -> None:
     assert net.image_decoder is None
 
 
-def test_init_default_is_the_bundled_tanh_model() -> None:
+def test_init_default_is_the_bundled_model() -> None:
     config, resolved = resolve_init(TrainConfig(init="default"))
     assert resolved is not None and config.preset == "tiny"
-    assert resolved.record["source"] == "default" and resolved.record["label_output"] == "tanh"
+    assert resolved.record["source"] == "default" and resolved.record["label_output"] == "logits"
     doc = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())
     assert resolved.record["sha256"] == doc["weights_sha256"]
-    assert config.pixel_size_nm is None and resolved.pixel_size_nm is None
+    # the bundled model's pixel size carries over to the fine-tuned one
+    assert config.pixel_size_nm == 20.0 and resolved.pixel_size_nm == 20.0
 
 
 def test_cli_fine_tune_with_explicit_validation(
