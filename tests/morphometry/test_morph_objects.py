@@ -175,3 +175,25 @@ def test_filopodia_are_cut_off_the_cell_body():
         found.add(obj)
         assert (labels == obj).sum() == pytest.approx(free.sum(), rel=0.15)
     assert len(found) == 3
+
+
+def test_a_shell_without_its_flat_caps_is_an_object_closed_in_slices() -> None:
+    """The missing wedge hides an organelle's caps: closed in XY slices, open in 3D."""
+    from sxtseg.morphometry import objects_from_mask
+    from sxtseg.morphometry.config import ObjectsConfig
+
+    z, y, x = np.mgrid[:40, :64, :64].astype(float)
+    dz, dy, dx = z - 20, y - 32, x - 32
+    r = np.sqrt(dz**2 + dy**2 + dx**2)
+    shell = (r > 12) & (r < 14.5)
+    visible = shell & (np.abs(dz) < 0.7071 * r)  # normal more than 45 degrees from Z
+    lumen = r < 12
+    open_3d = objects_from_mask(visible, spacing=10.0, config=ObjectsConfig(in_slices=False))
+    assert open_3d.max() == 0  # the lumen leaks through the missing caps
+    labels = objects_from_mask(visible, spacing=10.0, config=ObjectsConfig(in_slices=True))
+    assert labels.max() == 1
+    # the object holds the lumen of every slice whose contour is closed (not the cap slices)
+    inside = labels > 0
+    middle = np.abs(z - 20) <= 7
+    assert inside[lumen & middle].mean() > 0.99
+    assert not inside[np.abs(z - 20) > 12].any()

@@ -37,6 +37,13 @@ class ObjectsConfig:
         Also fill regions open only through the top or bottom of the volume:
         contours closed in every Z slice (objects cut by the slab's limits).
         Regions reaching a side face of the volume are never filled.
+    in_slices : bool
+        Also count background enclosed by a closed contour within its own XY
+        slice (:func:`~sxtseg.morphometry.objects.enclosed_regions`): an
+        organelle whose flat caps the missing wedge hides (and a model trained
+        on visible membranes leaves out) is open above and below in 3D, but
+        closed in every slice through its middle. Its volume then leaves out
+        the cap slices.
     membrane_steps : int
         In outlines mode, membrane voxels up to this many (largest) voxel
         sizes from a compartment or the outside go to the nearest of them
@@ -69,6 +76,7 @@ class ObjectsConfig:
     mode: str = "auto"
     connectivity: int = 1
     fill_slices: bool = True
+    in_slices: bool = True
     membrane_steps: int = 4
     min_lumen_voxels: int = 27
     outline_ratio: float = 0.05

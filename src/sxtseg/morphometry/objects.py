@@ -84,7 +84,9 @@ def _face_labels(labels: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     return np.unique(np.concatenate(faces))
 
 
-def enclosed_regions(mask: np.ndarray, *, fill_slices: bool = True) -> np.ndarray:
+def enclosed_regions(
+    mask: np.ndarray, *, fill_slices: bool = True, in_slices: bool = False
+) -> np.ndarray:
     """Background voxels enclosed by the mask (the insides of closed contours).
 
     Parameters
@@ -95,6 +97,12 @@ def enclosed_regions(mask: np.ndarray, *, fill_slices: bool = True) -> np.ndarra
         bottom of the volume (Z faces): their contours are closed in every Z
         slice (an object cut by the slab's limits, a tube along Z). Regions
         reaching a side (Y or X) face are never enclosed.
+    in_slices : bool
+        Also count background enclosed within its own XY slice (a closed
+        contour in that slice), whether or not the region is closed in 3D.
+        Cryo-SXT masks trace membranes as XY contours: the caps of an
+        organelle lie flat in the slice plane, where the missing wedge hides
+        them, so its lumen is open above and below in 3D.
 
     Returns
     -------
@@ -106,7 +114,18 @@ def enclosed_regions(mask: np.ndarray, *, fill_slices: bool = True) -> np.ndarra
     keep = np.ones(count + 1, dtype=bool)
     keep[_face_labels(labels, (1, 2) if fill_slices else (0, 1, 2))] = False
     keep[0] = False
-    return keep[labels]
+    enclosed = keep[labels]
+    del labels
+    if in_slices:
+        for z in range(mask.shape[0]):
+            lab2, n2 = ndimage.label(~mask[z])
+            if n2 == 0:
+                continue
+            inside = np.ones(n2 + 1, dtype=bool)
+            inside[np.unique(np.concatenate([lab2[0], lab2[-1], lab2[:, 0], lab2[:, -1]]))] = False
+            inside[0] = False
+            enclosed[z] |= inside[lab2]
+    return enclosed
 
 
 def _drop_small(
@@ -286,7 +305,7 @@ def objects_from_mask(
     if not mask.any():
         return np.zeros(mask.shape, dtype=np.uint32)
 
-    lumen = enclosed_regions(mask, fill_slices=cfg.fill_slices)
+    lumen = enclosed_regions(mask, fill_slices=cfg.fill_slices, in_slices=cfg.in_slices)
     lumen_lab, n_lumen = ndimage.label(lumen, structure=_SIX)
     del lumen
     lumen_lab, holes, n_small = _drop_small(lumen_lab, n_lumen, cfg.min_lumen_voxels)
