@@ -98,7 +98,7 @@ def _labels(
     data: Any, spacing: Spacing, *, instances: bool | None, config: ObjectsConfig | None
 ) -> np.ndarray:
     """Instance labels from labels (kept) or a mask (objects made), as ``sxtseg measure`` does."""
-    from sxtseg.morphometry import filter_by_volume, split_protrusions
+    from sxtseg.morphometry import trim_instances
 
     arr = np.asarray(data)
     if arr.ndim != 3:
@@ -114,12 +114,8 @@ def _labels(
     if arr.dtype.kind not in "iub" or (arr.dtype.kind == "i" and arr.size and arr.min() < 0):
         raise InputError("instance labels must be non-negative integers")
     labels = arr.astype(np.uint32)  # a copy: the caller's array is not changed
-    cfg = _objects_config(config)
     # the same steps as sxtseg.morphometry.load_objects applies to an instance file
-    if cfg.protrusion_radius_nm is not None:
-        split_protrusions(labels, spacing=spacing, radius_nm=cfg.protrusion_radius_nm)
-    filter_by_volume(labels, spacing=spacing, min_volume_nm3=cfg.min_volume_nm3,
-                     max_volume_nm3=cfg.max_volume_nm3)  # fmt: skip
+    trim_instances(labels, spacing=spacing, config=_objects_config(config))
     return labels
 
 

@@ -36,7 +36,7 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_weights
 
 from sxtseg.model.blocks import Activation, BottleneckConv, ResidualBlock, SamePadConv
-from sxtseg.model.network import DIVISOR, DoubleDecoderNet, label_probability
+from sxtseg.model.network import DoubleDecoderNet, label_probability, pad_to_divisor
 
 __all__ = ["FusedResidualBlock", "LabelPath", "optimize_for_inference"]
 
@@ -277,14 +277,7 @@ class LabelPath(nn.Module):
         self.label_head = copy.deepcopy(net.label_head).eval()
 
     def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
-        h, w = int(x.shape[-2]), int(x.shape[-1])
-        ph, pw = (-h) % DIVISOR, (-w) % DIVISOR
-        if ph or pw:
-            mode = self.config.pad_mode
-            if mode == "reflect" and (ph >= h or pw >= w):
-                mode = "replicate"
-            x = F.pad(x, (0, pw, 0, ph), mode=mode)
-        return x, h, w
+        return pad_to_divisor(x, self.config.pad_mode)
 
     def label_unpadded(self, x: torch.Tensor) -> torch.Tensor:
         """Raw label map of an input whose H and W are multiples of 16 (no padding)."""

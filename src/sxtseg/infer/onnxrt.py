@@ -31,12 +31,11 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from sxtseg.errors import InputError
 from sxtseg.infer.fast import LabelPath, optimize_for_inference
-from sxtseg.model.network import DIVISOR
+from sxtseg.model.network import pad_to_divisor
 
 __all__ = [
     "GRAPH_VERSION",
@@ -175,14 +174,7 @@ def pad_to_grid(x: torch.Tensor, pad_mode: str) -> tuple[torch.Tensor, int, int]
     """(B, 1, H, W) padded at the bottom and right to multiples of 16, like the network."""
     if x.ndim != 4 or x.shape[1] != 1:
         raise ValueError(f"expected input of shape (B, 1, H, W), got {tuple(x.shape)}")
-    h, w = int(x.shape[-2]), int(x.shape[-1])
-    ph, pw = (-h) % DIVISOR, (-w) % DIVISOR
-    if ph or pw:
-        mode = pad_mode
-        if mode == "reflect" and (ph >= h or pw >= w):
-            mode = "replicate"
-        x = F.pad(x, (0, pw, 0, ph), mode=mode)
-    return x, h, w
+    return pad_to_divisor(x, pad_mode)
 
 
 def _writable(folder: Path) -> bool:

@@ -19,7 +19,14 @@ from torch import nn
 from sxtseg.model.blocks import Activation, BottleneckConv, ResidualBlock, UpConv
 from sxtseg.model.config import ModelConfig
 
-__all__ = ["DIVISOR", "DoubleDecoderNet", "ModelOutput", "build_model", "label_probability"]
+__all__ = [
+    "DIVISOR",
+    "DoubleDecoderNet",
+    "ModelOutput",
+    "build_model",
+    "label_probability",
+    "pad_to_divisor",
+]
 
 #: Inputs are padded to a multiple of this inside the forward pass (4 poolings).
 DIVISOR = 16
@@ -166,6 +173,31 @@ class LabelHead(nn.Sequential):
         super().__init__(*layers)
 
 
+def pad_to_divisor(x: torch.Tensor, pad_mode: str) -> tuple[torch.Tensor, int, int]:
+    """Pad H and W at the bottom/right up to multiples of :data:`DIVISOR`.
+
+    Parameters
+    ----------
+    x : Tensor (..., H, W)
+    pad_mode : str
+        ``F.pad`` mode; "reflect" falls back to "replicate" where the pad is
+        not smaller than the side.
+
+    Returns
+    -------
+    (Tensor, int, int)
+        The padded tensor and the original H and W.
+    """
+    h, w = int(x.shape[-2]), int(x.shape[-1])
+    ph, pw = (-h) % DIVISOR, (-w) % DIVISOR
+    if ph or pw:
+        mode = pad_mode
+        if mode == "reflect" and (ph >= h or pw >= w):
+            mode = "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x, h, w
+
+
 class DoubleDecoderNet(nn.Module):
     """Shared encoder + neck feeding a label decoder (with skips) and an image decoder.
 
@@ -202,14 +234,7 @@ class DoubleDecoderNet(nn.Module):
     def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
         if x.ndim != 4 or x.shape[1] != 1:
             raise ValueError(f"expected input of shape (B, 1, H, W), got {tuple(x.shape)}")
-        h, w = int(x.shape[-2]), int(x.shape[-1])
-        ph, pw = (-h) % DIVISOR, (-w) % DIVISOR
-        if ph or pw:
-            mode = self.config.pad_mode
-            if mode == "reflect" and (ph >= h or pw >= w):
-                mode = "replicate"
-            x = F.pad(x, (0, pw, 0, ph), mode=mode)
-        return x, h, w
+        return pad_to_divisor(x, self.config.pad_mode)
 
     def features(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Encoder skips and neck output for a padded input (H, W multiples of 16)."""

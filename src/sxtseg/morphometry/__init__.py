@@ -20,6 +20,7 @@ from sxtseg.morphometry.objects import (
     label_components,
     objects_from_mask,
     relabel_sequential,
+    trim_instances,
 )
 from sxtseg.morphometry.split import split_protrusions, split_touching
 
@@ -40,6 +41,7 @@ __all__ = [
     "relabel_sequential",
     "split_protrusions",
     "split_touching",
+    "trim_instances",
     "write_instances",
     "write_table",
 ]

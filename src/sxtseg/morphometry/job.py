@@ -14,8 +14,7 @@ import numpy as np
 
 from sxtseg.errors import InputError
 from sxtseg.morphometry.config import ObjectsConfig
-from sxtseg.morphometry.objects import filter_by_volume, instance_dtype, objects_from_mask
-from sxtseg.morphometry.split import split_protrusions
+from sxtseg.morphometry.objects import instance_dtype, objects_from_mask, trim_instances
 from sxtseg.types import Volume, require_voxel_size
 
 __all__ = ["load_objects", "write_instances"]
@@ -69,14 +68,7 @@ def load_objects(
         if data.dtype.kind == "i" and data.min() < 0:
             raise InputError(f"{path}: negative instance labels")
         labels = data.astype(np.uint32)
-        if cfg.protrusion_radius_nm is not None:
-            split_protrusions(labels, spacing=spacing, radius_nm=cfg.protrusion_radius_nm)
-        filter_by_volume(
-            labels,
-            spacing=spacing,
-            min_volume_nm3=cfg.min_volume_nm3,
-            max_volume_nm3=cfg.max_volume_nm3,
-        )
+        trim_instances(labels, spacing=spacing, config=cfg)
     else:
         if data.dtype.kind == "f":
             mask = data > threshold

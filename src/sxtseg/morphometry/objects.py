@@ -45,6 +45,7 @@ __all__ = [
     "label_components",
     "objects_from_mask",
     "relabel_sequential",
+    "trim_instances",
 ]
 
 log = logging.getLogger(__name__)
@@ -192,6 +193,27 @@ def _assign_nearest(
                 even = (zz + yy + xx) % 2 == 0
                 take &= (d_in < d_out - 1e-6) | ((np.abs(d_in - d_out) <= 1e-6) & even)
             lab[core][take] = obj_id
+
+
+def trim_instances(labels: np.ndarray, *, spacing: SpacingLike, config: ObjectsConfig) -> None:
+    """Cut protrusions and drop objects outside the volume range, in place.
+
+    The last steps of :func:`objects_from_mask`, also applied to instance
+    volumes given as they are (``sxtseg measure --instances``, the API).
+
+    Parameters
+    ----------
+    labels : ndarray of uint32, shape (Z, Y, X)
+        Instance labels, changed in place (ids are not renumbered).
+    spacing : float or (z, y, x)
+        Voxel size in nm.
+    config : ObjectsConfig
+        Supplies ``protrusion_radius_nm``, ``min_volume_nm3`` and ``max_volume_nm3``.
+    """
+    if config.protrusion_radius_nm is not None:
+        split_protrusions(labels, spacing=spacing, radius_nm=config.protrusion_radius_nm)
+    filter_by_volume(labels, spacing=spacing, min_volume_nm3=config.min_volume_nm3,
+                     max_volume_nm3=config.max_volume_nm3)  # fmt: skip
 
 
 def filter_by_volume(
@@ -370,11 +392,7 @@ def objects_from_mask(
         split_touching(
             labels, spacing=sp, depth_nm=cfg.split_depth_nm, ids=split_ids, progress=progress
         )
-    if cfg.protrusion_radius_nm is not None:
-        split_protrusions(labels, spacing=sp, radius_nm=cfg.protrusion_radius_nm)
-    filter_by_volume(
-        labels, spacing=sp, min_volume_nm3=cfg.min_volume_nm3, max_volume_nm3=cfg.max_volume_nm3
-    )
+    trim_instances(labels, spacing=sp, config=cfg)
     labels, count = relabel_sequential(labels)
     log.info("%d objects", count)
     return labels
