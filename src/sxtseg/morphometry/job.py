@@ -8,14 +8,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from sxtseg.errors import InputError
 from sxtseg.morphometry.config import ObjectsConfig
 from sxtseg.morphometry.objects import instance_dtype, objects_from_mask, trim_instances
-from sxtseg.types import Volume, require_voxel_size
+from sxtseg.types import SpacingLike, Volume, require_voxel_size
 
 __all__ = ["load_objects", "write_instances"]
 
@@ -28,7 +27,7 @@ def load_objects(
     path: str | Path,
     *,
     instances: bool = False,
-    voxel_size: Any = None,
+    voxel_size: SpacingLike | None = None,
     config: ObjectsConfig | None = None,
     threshold: float = 0.5,
     progress: Progress | None = None,
