@@ -286,10 +286,12 @@ def stage_preview(work: Path, model: Path, out: Path) -> None:
 def stage_calibrate(work: Path, model: Path) -> float:
     """Re-calibrate the mask threshold on the validation tomograms at their own voxel size.
 
-    Training calibrates on validation crops at the model's pixel size; masks
-    are made on the input's grid after the probabilities are resampled back,
-    where the best threshold differs (upsampling widens the probability
-    ridges). The mean visible boundary-F1 curve over the three validation
+    Since 2026-12-02 ``sxtseg train`` does this itself after the last epoch
+    (``sxtseg.train.grid_threshold``, on its validation slices); this stage
+    re-calibrates a finished model on whole validation tomograms. Masks are
+    made on the input's grid after the probabilities are resampled back,
+    where the best threshold differs from the crops' (upsampling widens the
+    probability ridges). The mean visible boundary-F1 curve over the three validation
     tomograms picks the threshold, written to ``config.json`` (meta.threshold,
     with meta.threshold_calibration saying how).
     """

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sxtseg.train.config import TrainConfig
     from sxtseg.train.loop import TrainProgress, TrainResult
 
-__all__ = ["load_model", "train_model"]
+__all__ = ["load_model", "slice_segmenter", "train_model"]
 
 PathLike = str | Path
 
@@ -134,7 +134,25 @@ def train_model(
         _paths(labeled), _paths(unlabeled), out_dir, config=cfg, resume=resume,
         overwrite=overwrite, progress=progress, validation=_paths(validation) or None,
         voxel_size=None if spacing is None else _spacing(spacing),
+        segment=slice_segmenter(cfg.device),
     )  # fmt: skip
+
+
+def slice_segmenter(device: str) -> Any:
+    """The ``segment`` callable of :func:`sxtseg.train.loop.train`: ``sxtseg segment``'s path.
+
+    Returns ``f(model_dir, image, voxel_size) -> probabilities`` for a stack
+    of slices (N, Y, X) with voxel size (z, y, x) nm, resampled to the model's
+    pixel size and back exactly as ``segment`` does (no post-processing).
+    """
+
+    def segment(model_dir: Path, image: Any, voxel_size: tuple[float, float, float]) -> Any:
+        from sxtseg.infer import SegmentConfig, segment_array
+
+        config = SegmentConfig(device=device, threshold=0.5)
+        return segment_array(image, str(model_dir), config=config, voxel_size=voxel_size)
+
+    return segment
 
 
 def _spacing(value: SpacingLike) -> tuple[float, float, float]:

@@ -29,6 +29,7 @@ from sxtseg.errors import InputError
 from sxtseg.model import DoubleDecoderNet, ModelConfig, build_model
 from sxtseg.train.config import TrainConfig
 from sxtseg.train.finetune import InitModel, resolve_init
+from sxtseg.train.grid_threshold import GridThreshold, SliceSegmenter, calibrate_after_training
 from sxtseg.train.losses import image_loss, labeled_loss
 from sxtseg.train.metrics import ValidationScores
 from sxtseg.train.setup import prepare_data, resolve_device
@@ -83,6 +84,9 @@ class TrainResult:
     stopped_early : bool
     history : list of dict
         One row per epoch (as in ``metrics.csv``).
+    input_grid : GridThreshold or None
+        The mask threshold chosen again on the validation slices' own grid
+        (stored in the model; ``best.threshold`` is the crops'), or None.
     """
 
     model_dir: Path
@@ -93,6 +97,7 @@ class TrainResult:
     untrained: ValidationScores
     stopped_early: bool
     history: list[dict[str, Any]] = field(default_factory=list)
+    input_grid: GridThreshold | None = None
 
 
 def labeled_step(
@@ -166,6 +171,7 @@ def train(
     progress: Callable[[TrainProgress], None] | None = None,
     validation: Sequence[str | Path] | None = None,
     voxel_size: SpacingLike | None = None,
+    segment: SliceSegmenter | None = None,
 ) -> TrainResult:
     """Train a network and keep the best checkpoint in ``out_dir``.
 
@@ -190,6 +196,12 @@ def train(
         Labelled tomograms used for validation only (instead of a split of ``labeled``).
     voxel_size : float or 3 floats, optional
         Voxel size (nm) for data whose header lacks one.
+    segment : SliceSegmenter, optional
+        How ``sxtseg segment`` makes probabilities (the API and CLI pass
+        :func:`sxtseg.infer.segment_array`). Given, and with validation
+        tomograms resampled to the model's pixel size, the kept model's mask
+        threshold is chosen again after the last epoch on whole validation
+        slices on their own grid (:mod:`sxtseg.train.grid_threshold`).
 
     Returns
     -------
@@ -220,7 +232,7 @@ def train(
         torch.set_num_threads(cpu_threads(config.threads))
     try:
         return _run(labeled, unlabeled, out, config, device, resume, progress,
-                    init=init, data_options=data_options)  # fmt: skip
+                    init=init, data_options=data_options, segment=segment)  # fmt: skip
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -246,6 +258,7 @@ def _run(
     *,
     init: InitModel | None,
     data_options: dict[str, Any],
+    segment: SliceSegmenter | None = None,
 ) -> TrainResult:
     channels_last = config.channels_last if config.channels_last is not None else (
         device.type == "cuda")  # fmt: skip
@@ -371,5 +384,8 @@ def _run(
                 )
             )
     data.close()
+    grid = None
+    if segment is not None and state.best_epoch is not None:
+        grid = calibrate_after_training(out, data, config, segment)
     return TrainResult(out, state.step, state.epoch, state.best_epoch, state.best,
-                       state.untrained, stopped_early, state.history)  # fmt: skip
+                       state.untrained, stopped_early, state.history, grid)  # fmt: skip
