@@ -263,8 +263,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--work", type=Path, default=Path("/tmp/sxtseg_experiment"))
     ap.add_argument("--curves", type=Path, default=None, help="write the curves figure here")
+    ap.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="results file (default WORK/results.jsonl; the 2026-12-02 run: "
+        "benchmarks/results_experiment.jsonl)",
+    )
     args = ap.parse_args()
-    path = args.work / "results.jsonl"
+    path = args.results or args.work / "results.jsonl"
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     text = [
         *main_tables(rows),
