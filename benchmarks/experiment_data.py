@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +38,10 @@ VAL_SLICES = 6
 
 
 def _simulate(out: Path, profile: str, *, seed: int, recipe: str, shape: tuple[int, ...]) -> Path:
-    from sxtseg.simulate import simulate, write_simulation
+    """Simulate once into ``out`` (the bundled-model recipe's helper); returns ``out``."""
+    from train_bundled_model import _simulate as simulate_once
 
-    if not (out / "flat.mrc").exists():
-        t0 = time.perf_counter()
-        sim = simulate(profile, shape=shape, seed=seed, recipe=recipe)  # type: ignore[arg-type]
-        write_simulation(sim, out, overwrite=True, previews=False)
-        log.info(
-            "simulated %s %s seed %d in %.0f s", profile, recipe, seed, time.perf_counter() - t0
-        )
+    simulate_once(out, profile, shape=shape, seed=seed, recipe=recipe, label=profile)  # type: ignore[arg-type]
     return out
 
 

@@ -31,12 +31,13 @@ TRAIN_PROFILE = "bessy-u41"
 OTHER = ("alba-mistral", "diamond-b24", "lab-25nm")
 
 
-def _ms(values: list[float], signed: bool = False) -> str:
+def _ms(values: list[float], signed: bool = False, digits: int = 3) -> str:
+    """Mean ± SD (sample SD over seeds; 0 for one value)."""
     if not values:
         return "—"
     m = statistics.fmean(values)
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{m:+.3f} ± {sd:.3f}" if signed else f"{m:.3f} ± {sd:.3f}"
+    return f"{m:+.{digits}f} ± {sd:.{digits}f}" if signed else f"{m:.{digits}f} ± {sd:.{digits}f}"
 
 
 def per_seed(rows: list[dict[str, Any]], key: str) -> dict[tuple[Any, ...], float]:
@@ -61,7 +62,7 @@ def main_tables(rows: list[dict[str, Any]]) -> list[str]:
         out += [
             f"### {n} labelled slices (bessy-u41, one tomogram)",
             "",
-            "Visible boundary-F1 ± SD over seeds (precision / recall below it).",
+            "Visible boundary-F1 ± SD over seeds (precision / recall ± SD below it).",
             "",
             "| method | threshold | "
             + " | ".join(p_ + (" (train)" if p_ == TRAIN_PROFILE else "") for p_ in profiles)
@@ -78,8 +79,8 @@ def main_tables(rows: list[dict[str, Any]]) -> list[str]:
                 sel = [k for k in f1 if k[:5] == ("main", method, n, kind, prof)]
                 cells.append(
                     f"{_ms([f1[k] for k in sel])}<br>"
-                    f"P {statistics.fmean(p[k] for k in sel):.2f} / "
-                    f"R {statistics.fmean(rc[k] for k in sel):.2f}"
+                    f"P {_ms([p[k] for k in sel], digits=2)} / "
+                    f"R {_ms([rc[k] for k in sel], digits=2)}"
                 )
             out.append(f"| {NAMES[method]} | {kind} | " + " | ".join(cells) + " |")
         out.append("")
@@ -184,8 +185,8 @@ def finetune_table(rows: list[dict[str, Any]]) -> list[str]:
         for prof in ("finetune-tomogram", "lab-25nm"):
             ks = [k for k in f1 if k[1] == method and k[3] == kind and k[4] == prof]
             cells.append(
-                f"{_ms([f1[k] for k in ks])} (P {statistics.fmean(p[k] for k in ks):.2f}"
-                f" / R {statistics.fmean(rc[k] for k in ks):.2f})"
+                f"{_ms([f1[k] for k in ks])} (P {_ms([p[k] for k in ks], digits=2)}"
+                f" / R {_ms([rc[k] for k in ks], digits=2)})"
             )
         out.append(f"| {NAMES[method]} | {kind} | " + " | ".join(cells) + " |")
     return [*out, ""]

@@ -190,6 +190,17 @@ def _evaluate(
     return records
 
 
+def _score_network(model: Path | str, name: str, cases: list[Any], threads: int
+                   ) -> list[dict[str, Any]]:  # fmt: skip
+    """Score a model folder (or "default") at 0.9 and at its own calibrated threshold."""
+    from sxtseg.model.checkpoint import load_model
+
+    loaded = load_model(model)
+    cal = float(loaded.meta.get("threshold") or 0.5)
+    return _evaluate(name, lambda t: network_probabilities(loaded, t, threads), cases,
+                     {"0.9": 0.9, "calibrated": cal})  # fmt: skip
+
+
 def run_one(
     group: str,
     method: str,
@@ -206,44 +217,24 @@ def run_one(
 ) -> list[dict[str, Any]]:
     """Train (or fit) one method and score it on ``cases``."""
     extra: dict[str, Any] = {"labelled_slices": lab_slices}
-    if method in ("semi", "sup"):
-        from sxtseg.model.checkpoint import load_model
-
-        out = args.work / "models" / f"{group}_{method}_n{n}_s{seed}"
-        minutes = args.minutes if group == "main" else args.finetune_minutes
-        extra |= train_network(
-            labels,
-            val,
-            unlabelled,
-            out,
-            sup=method == "sup",
-            minutes=minutes,
-            seed=seed,
-            init=None if group == "main" else "default",
-            threads=args.threads,
-        )
-        loaded = load_model(out)
-        cal = float(loaded.meta.get("threshold") or 0.5)
-        return [
-            {**r, **extra}
-            for r in _evaluate(
-                f"{group} {method} n={n} s={seed}",
-                lambda t: network_probabilities(loaded, t, args.threads),
-                cases,
-                {"0.9": 0.9, "calibrated": cal},
+    if method in ("semi", "sup", "bundled"):
+        model: Path | str = "default"
+        if method != "bundled":
+            model = args.work / "models" / f"{group}_{method}_n{n}_s{seed}"
+            minutes = args.minutes if group == "main" else args.finetune_minutes
+            extra |= train_network(
+                labels,
+                val,
+                unlabelled,
+                model,
+                sup=method == "sup",
+                minutes=minutes,
+                seed=seed,
+                init=None if group == "main" else "default",
+                threads=args.threads,
             )
-        ]
-    if method == "bundled":
-        from sxtseg.model.checkpoint import load_model
-
-        loaded = load_model("default")
-        cal = float(loaded.meta.get("threshold") or 0.5)
-        return _evaluate(
-            f"{group} bundled",
-            lambda t: network_probabilities(loaded, t, args.threads),
-            cases,
-            {"0.9": 0.9, "calibrated": cal},
-        )
+        return [{**r, **extra} for r in _score_network(model, f"{group} {method} n={n} s={seed}",
+                                                        cases, args.threads)]  # fmt: skip
     tomo, truth, flat = read_case(lab_folder)
     data = np.asarray(tomo.data, dtype=np.float32)
     if method == "rf":

@@ -300,6 +300,7 @@ def stage_calibrate(work: Path, model: Path) -> float:
     from sxtseg.evaluate import calibrate_threshold
     from sxtseg.infer import SegmentConfig, segment_array
     from sxtseg.model.checkpoint import load_model
+    from sxtseg.train.grid_threshold import GridThreshold, store_threshold
 
     loaded = load_model(model)
     cfg = SegmentConfig(device="cpu", threshold=0.5)
@@ -313,20 +314,13 @@ def stage_calibrate(work: Path, model: Path) -> float:
         thresholds = list(cal.thresholds)
     mean = np.mean(curves, axis=0)
     best = int(np.argmax(mean))
-    path = model / "config.json"
-    doc = json.loads(path.read_text())
-    before = doc["meta"].get("threshold")
-    doc["meta"]["threshold"] = float(thresholds[best])
-    doc["meta"]["threshold_calibration"] = {
-        "method": "best mean visible boundary-F1 (tolerance 2 voxels) on the validation "
-        "tomograms at their own voxel size (probabilities resampled back to the input grid)",
-        "tomograms": names,
-        "score": float(mean[best]),
-        "threshold_at_model_pixel_size": before,
-    }
-    path.write_text(json.dumps(doc, indent=2))
-    print(f"threshold {before} -> {thresholds[best]} (mean visible boundary-F1 {mean[best]:.3f})")
-    return float(thresholds[best])
+    grid = GridThreshold(float(thresholds[best]), float(mean[best]), tuple(thresholds),
+                         tuple(float(v) for v in mean), tuple(names))  # fmt: skip
+    method = ("best mean visible boundary-F1 (tolerance 2 voxels) on the validation "
+              "tomograms at their own voxel size (probabilities resampled back)")  # fmt: skip
+    before = store_threshold(model, grid, method=method)
+    print(f"threshold {before} -> {grid.threshold} (mean visible boundary-F1 {grid.score:.3f})")
+    return grid.threshold
 
 
 def stage_install(work: Path, target: Path) -> None:

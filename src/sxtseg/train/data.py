@@ -40,6 +40,7 @@ __all__ = [
     "SliceDataset",
     "Source",
     "base_zoom",
+    "counted_labels",
     "find_sources",
     "labelled_slices",
 ]
@@ -247,6 +248,22 @@ def find_sources(
     return sources
 
 
+def counted_labels(
+    raw: np.ndarray, flat: np.ndarray | None, *, ignore_value: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(counted membrane, counts) of labels ``raw`` (any shape), both bool: the one rule.
+
+    Not counted: ``ignore_value`` (not labelled) and non-zero ``flat`` (membrane
+    hidden by the missing wedge; None: none).
+    """
+    weight = np.ones(raw.shape, dtype=bool)
+    if ignore_value is not None:
+        weight &= raw != ignore_value
+    if flat is not None:
+        weight &= flat == 0
+    return (raw > 0) & weight, weight
+
+
 def base_zoom(source: Source, pixel_size_nm: float | None) -> tuple[float, float]:
     """Zoom (Y, X) that brings ``source`` to ``pixel_size_nm``, as inference resamples.
 
@@ -350,13 +367,10 @@ class SliceDataset(Dataset):
 
     def _label_maps(self, s_index: int, z: int) -> tuple[np.ndarray, np.ndarray]:
         """(counted membrane, counts in the loss), both (Y, X) bool."""
-        raw = self._reader(s_index, "label")[z]
-        weight = np.ones(raw.shape, dtype=bool)
-        if self.ignore_value is not None:
-            weight &= raw != self.ignore_value
-        if self.use_ignore and self.sources[s_index].ignore is not None:
-            weight &= self._reader(s_index, "ignore")[z] == 0
-        return (raw > 0) & weight, weight
+        use_flat = self.use_ignore and self.sources[s_index].ignore is not None
+        flat = self._reader(s_index, "ignore")[z] if use_flat else None
+        return counted_labels(self._reader(s_index, "label")[z], flat,
+                              ignore_value=self.ignore_value)  # fmt: skip
 
     def __getitem__(self, key: tuple[int, ...] | int) -> dict[str, torch.Tensor]:
         if isinstance(key, tuple):

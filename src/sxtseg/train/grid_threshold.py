@@ -4,8 +4,9 @@ During training, validation scores centre crops at the model's pixel size.
 Masks are made on the input's grid, after ``segment`` resamples the
 probabilities back, and there the best threshold is different: upsampling
 widens the probability ridges, so a 10 nm input wants a higher threshold than
-the 20 nm crops (bundled model: best 0.45–0.9 on 10 nm inputs, 0.1–0.35 on
-20 nm inputs; a 20 nm threshold costs 0.10 visible boundary-F1 at 10 nm).
+the 20 nm crops (bundled model on its held-out test tomograms: best 0.45–0.9
+for 10 nm inputs, 0.1–0.35 for 20 nm inputs; a 20 nm threshold costs 0.10
+visible boundary-F1 at 10 nm).
 
 When any validation tomogram is resampled, :func:`input_grid_threshold`
 segments its validation slices whole with the kept model through the
@@ -32,7 +33,7 @@ import numpy as np
 from sxtseg.io import open_volume
 from sxtseg.io.base import temp_sibling
 from sxtseg.train.config import TrainConfig
-from sxtseg.train.data import Source, base_zoom
+from sxtseg.train.data import Source, base_zoom, counted_labels
 
 __all__ = [
     "GridThreshold",
@@ -80,13 +81,12 @@ def _slices(source: Source, zs: list[int], config: TrainConfig) -> tuple[np.ndar
     assert source.label is not None
     with open_volume(source.label) as reader:
         raw = np.stack([np.asarray(reader[z]) for z in zs])
-    counted = np.ones(raw.shape, dtype=bool)
-    if config.ignore_value is not None:
-        counted &= raw != config.ignore_value
+    flat = None
     if config.ignore_flat and source.ignore is not None:
         with open_volume(source.ignore) as reader:
-            counted &= np.stack([np.asarray(reader[z]) == 0 for z in zs])
-    return image, (raw > 0) & counted, ~counted
+            flat = np.stack([np.asarray(reader[z]) for z in zs])
+    truth, counted = counted_labels(raw, flat, ignore_value=config.ignore_value)
+    return image, truth, ~counted
 
 
 def input_grid_threshold(
@@ -159,19 +159,20 @@ def input_grid_threshold(
     )
 
 
-def store_threshold(model_dir: Path, grid: GridThreshold) -> float:
+def store_threshold(model_dir: Path, grid: GridThreshold, *, method: str | None = None) -> float:
     """Write ``grid.threshold`` as the model's mask threshold; returns the one it replaces.
 
-    ``meta.threshold_calibration`` records how (method, tomograms, score) and
-    the threshold the crops at the model's pixel size gave. The file is
-    replaced atomically.
+    ``meta.threshold_calibration`` records how (``method``, default: this
+    module's; tomograms, score) and the threshold the crops at the model's
+    pixel size gave. The file is replaced atomically.
     """
     path = Path(model_dir) / "config.json"
     doc = json.loads(path.read_text())
     before = float(doc["meta"]["threshold"])
     doc["meta"]["threshold"] = grid.threshold
     doc["meta"]["threshold_calibration"] = {
-        "method": "best mean visible boundary-F1 over the validation tomograms, whole "
+        "method": method
+        or "best mean visible boundary-F1 over the validation tomograms, whole "
         "validation slices segmented on their own grid (probabilities resampled back)",
         "tomograms": list(grid.tomograms),
         "score": grid.score,
