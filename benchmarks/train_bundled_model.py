@@ -4,11 +4,13 @@ Stages (run in order; each is repeatable and skips finished tomograms):
 
     python benchmarks/train_bundled_model.py data     # randomised training + validation tomograms
     python benchmarks/train_bundled_model.py nuclei   # extra: nuclei under 40 nm zone plates
+    python benchmarks/train_bundled_model.py periphery # extra: cell periphery at 8-14 nm voxels
     python benchmarks/train_bundled_model.py train    # sxtseg train on them (one long run)
     python benchmarks/train_bundled_model.py calibrate # threshold on validation data, input grid
     python benchmarks/train_bundled_model.py testdata # held-out tomograms at 10 and 20 nm
     python benchmarks/train_bundled_model.py score    # visible boundary-F1 vs a random forest
-    python benchmarks/train_bundled_model.py install  # copy into src/sxtseg/weights/default
+    python benchmarks/train_bundled_model.py soup     # optional: average two models' weights
+    python benchmarks/train_bundled_model.py install  # copy --model into src/sxtseg/weights/default
 
 Everything goes to ``--work`` (default ``/tmp/sxtseg_bundled``). Options after
 the stage that this script does not know go to ``sxtseg train`` unchanged
@@ -102,6 +104,32 @@ def stage_nuclei(work: Path, *, count: int, shape: tuple[int, int, int]) -> None
         _simulate(out, prof, shape=shape, seed=seed, recipe=rec, label=f"nuclei {name}")
 
 
+def stage_periphery(work: Path, *, count: int, shape: tuple[int, int, int]) -> None:
+    """Cell periphery at fine voxels (8-14 nm, isotropic) from all three randomised profiles.
+
+    Added 2026-12-03 after the nuclei continuation lost Diamond's periphery at 10 nm.
+    """
+    from dataclasses import replace
+
+    import numpy as np
+
+    from sxtseg.simulate import load_profile
+    from sxtseg.simulate.randomize import randomize_profile
+
+    for i in range(count):
+        name, seed = PROFILES[i % 3], 451 + i
+        rng = np.random.default_rng(seed)
+        prof = randomize_profile(load_profile(name), rng)
+        voxel = round(float(rng.uniform(8.0, 14.0)), 1)
+        desc = (f"periphery stage, randomised from {name}: {voxel:g} nm voxels, "
+                f"+-{prof.tilt_max_deg:g} deg, {prof.zone_plate_nm:g} nm zone plate, "
+                f"{prof.energy_ev:g} eV, I0 {prof.dose_photons:g}, "
+                f"{prof.export_dtype}")  # fmt: skip
+        prof = replace(prof, xy_bin=1, voxel_size_nm=voxel, description=desc)
+        out = work / "data" / "train_periphery" / name / f"periphery_{seed}"
+        _simulate(out, prof, shape=shape, seed=seed, recipe="periphery", label=f"periphery {name}")
+
+
 def stage_testdata(work: Path, *, shape: tuple[int, int, int]) -> None:
     from sxtseg.simulate import load_profile
 
@@ -123,8 +151,9 @@ def stage_train(work: Path, args: argparse.Namespace) -> None:
     from sxtseg.cli import main
 
     labeled = [str(work / "data" / "train" / p) for p in PROFILES]
-    nuclei = work / "data" / "train_nuclei"
-    labeled += sorted(str(p) for p in nuclei.iterdir()) if nuclei.is_dir() else []
+    for extra in ("train_nuclei", "train_periphery"):  # the optional stages' tomograms
+        folder = work / "data" / extra
+        labeled += sorted(str(p) for p in folder.iterdir()) if folder.is_dir() else []
     val = [str(work / "data" / "val" / p) for p in PROFILES]
     argv = ["train", "--labeled", *labeled, "--val", *val, "--preset", args.preset,
             "--pixel-size", str(args.pixel_size), "-o", str(args.model or work / "model"),
@@ -358,8 +387,40 @@ def stage_calibrate(work: Path, model: Path) -> float:
     return grid.threshold
 
 
-def stage_install(work: Path, target: Path) -> None:
-    model = work / "model"
+def stage_soup(work: Path, model: Path, base: str | Path, alpha: float) -> Path:
+    """Interpolate weights: ``alpha`` x ``model`` + (1 - ``alpha``) x ``base`` (same architecture).
+
+    A continuation (``train --init default``) and the weights it started from
+    lie in one basin, so their average often keeps what each does best
+    (Wortsman et al. 2022, "Robust fine-tuning of zero-shot models"). Every
+    floating-point tensor is interpolated, batch-norm statistics included;
+    ``config.json`` is the continuation's, with ``meta.soup`` saying how. The
+    result goes to ``work/soup_<alpha>``; choose ``alpha`` on validation data
+    (``calibrate`` prints each one's mean visible boundary-F1), never on the
+    test set.
+    """
+    import torch
+    from safetensors.torch import load_file, save
+
+    from sxtseg.io.checkpoint import read_model_folder, write_model_folder
+    from sxtseg.model.checkpoint import resolve_model_dir
+
+    weights_a, doc = read_model_folder(resolve_model_dir(model))
+    weights_b, _ = read_model_folder(resolve_model_dir(base))
+    a, b = load_file(str(weights_a)), load_file(str(weights_b))
+    if a.keys() != b.keys() or any(a[k].shape != b[k].shape for k in a):
+        raise SystemExit(f"{model} and {base} do not share an architecture")
+    mixed = {k: (alpha * a[k] + (1 - alpha) * b[k]).to(a[k].dtype)
+             if torch.is_floating_point(a[k]) else a[k] for k in a}  # fmt: skip
+    doc = {k: v for k, v in doc.items() if k not in ("format", "format_version", "weights_sha256")}
+    doc["meta"]["soup"] = {"alpha": alpha, "model": str(model), "base": str(base)}
+    out = work / f"soup_{alpha:g}"
+    write_model_folder(out, save(mixed), doc)
+    print(f"wrote {out}: {alpha:g} x {model} + {1 - alpha:g} x {base}")
+    return out
+
+
+def stage_install(model: Path, target: Path) -> None:
     names = ("model.safetensors", "config.json", "metrics.csv", "training_curves.png")
     for name in names[:2]:
         if not (model / name).is_file():
@@ -377,18 +438,21 @@ def main() -> None:
         choices=[
             "data",
             "nuclei",
+            "periphery",
             "train",
             "testdata",
             "score",
             "valscore",
             "preview",
             "calibrate",
+            "soup",
             "install",
         ],
     )
     ap.add_argument("--work", type=Path, default=Path("/tmp/sxtseg_bundled"))
     ap.add_argument("--per-profile", type=int, default=8)
     ap.add_argument("--nuclei", type=int, default=12, help="tomograms for the 'nuclei' stage")
+    ap.add_argument("--periphery", type=int, default=9, help="tomograms, 'periphery' stage")
     ap.add_argument("--shape", default="48,256,256")
     ap.add_argument("--preset", default="tiny")
     ap.add_argument("--pixel-size", type=float, default=10.0)
@@ -398,8 +462,14 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--unlabeled", action="store_true", help="also use the tomograms unlabelled")
     ap.add_argument("--model", type=Path, default=None, help="model folder to score")
+    ap.add_argument("--base", default="default", help="soup: the other model folder")
+    ap.add_argument("--alpha", type=float, default=0.5, help="soup: weight of --model")
     args, extra = ap.parse_known_args()  # unknown options go to 'sxtseg train'
     args.extra = [a for a in extra if a != "--"]
+    if args.model is not None and str(args.model) == "default":  # the bundled weights
+        from sxtseg.model.checkpoint import resolve_model_dir
+
+        args.model = resolve_model_dir("default")
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     shape = tuple(int(v) for v in args.shape.split(","))
@@ -407,6 +477,8 @@ def main() -> None:
         stage_data(work, per_profile=args.per_profile, shape=shape)  # type: ignore[arg-type]
     elif args.stage == "nuclei":
         stage_nuclei(work, count=args.nuclei, shape=shape)  # type: ignore[arg-type]
+    elif args.stage == "periphery":
+        stage_periphery(work, count=args.periphery, shape=shape)  # type: ignore[arg-type]
     elif args.stage == "testdata":
         stage_testdata(work, shape=shape)  # type: ignore[arg-type]
     elif args.stage == "train":
@@ -418,10 +490,13 @@ def main() -> None:
     elif args.stage == "preview":
         root = Path(__file__).parents[1]
         stage_preview(work, args.model or work / "model", root / "docs" / "model_card_20nm.png")
+    elif args.stage == "soup":
+        stage_soup(work, args.model or work / "model", args.base, args.alpha)
     elif args.stage == "score":
         stage_score(work, args.model or work / "model")
     else:
-        stage_install(work, Path(__file__).parents[1] / "src" / "sxtseg" / "weights" / "default")
+        target = Path(__file__).parents[1] / "src" / "sxtseg" / "weights" / "default"
+        stage_install(args.model or work / "model", target)
 
 
 if __name__ == "__main__":
