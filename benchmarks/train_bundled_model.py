@@ -25,9 +25,11 @@ checkpoint and the calibrated threshold come from all three instruments.
 ``nuclei`` adds tomograms of the perinuclear and yeast recipes
 from ALBA- and Diamond-like instruments (40 nm zone plate, 8-14 nm voxels,
 organelle contrast scaled 0.75-1.0, the rest randomised; seeds 401+), where
-the faint double nuclear envelope is blurred into one band; the ``train``
-stage uses them when they exist. Held-out test set: 3 profiles × 3
-recipes at 10 nm and at 20 nm voxels, seeds 5000+, plus one "specialist"
+the faint double nuclear envelope is blurred into one band; ``periphery``
+adds cell peripheries at 8-14 nm voxels from all three profiles (seeds 451+);
+the ``train`` stage uses both when they exist. Held-out test set: 3 profiles × 3
+recipes at 10 nm and at 20 nm voxels, seeds 5000+ (``--test-seed`` for a
+fresh set, with its own ``--work``), plus one "specialist"
 tomogram per profile and voxel size (seeds 7000+) whose 5 evenly spaced
 slices train the random-forest baseline. The demo's
 seed (20261125) is unseen.
@@ -130,7 +132,7 @@ def stage_periphery(work: Path, *, count: int, shape: tuple[int, int, int]) -> N
         _simulate(out, prof, shape=shape, seed=seed, recipe="periphery", label=f"periphery {name}")
 
 
-def stage_testdata(work: Path, *, shape: tuple[int, int, int]) -> None:
+def stage_testdata(work: Path, *, shape: tuple[int, int, int], first_seed: int = 5000) -> None:
     from sxtseg.simulate import load_profile
 
     for vox in TEST_VOXELS:
@@ -138,7 +140,7 @@ def stage_testdata(work: Path, *, shape: tuple[int, int, int]) -> None:
             profile = load_profile(name, voxel_size_nm=vox)
             base = work / "data" / f"test_{vox:g}nm" / name
             for r_i, recipe in enumerate(RECIPES):
-                seed = 5000 + 100 * p_i + r_i + int(vox)
+                seed = first_seed + 100 * p_i + r_i + int(vox)
                 _simulate(base / f"{recipe}_{seed}", profile, shape=shape, seed=seed,
                           recipe=recipe, label=f"test {vox:g} nm {name}")  # fmt: skip
             seed = 7000 + 100 * p_i + int(vox)
@@ -453,6 +455,7 @@ def main() -> None:
     ap.add_argument("--per-profile", type=int, default=8)
     ap.add_argument("--nuclei", type=int, default=12, help="tomograms for the 'nuclei' stage")
     ap.add_argument("--periphery", type=int, default=9, help="tomograms, 'periphery' stage")
+    ap.add_argument("--test-seed", type=int, default=5000, help="testdata: first seed (5000)")
     ap.add_argument("--shape", default="48,256,256")
     ap.add_argument("--preset", default="tiny")
     ap.add_argument("--pixel-size", type=float, default=10.0)
@@ -480,7 +483,7 @@ def main() -> None:
     elif args.stage == "periphery":
         stage_periphery(work, count=args.periphery, shape=shape)  # type: ignore[arg-type]
     elif args.stage == "testdata":
-        stage_testdata(work, shape=shape)  # type: ignore[arg-type]
+        stage_testdata(work, shape=shape, first_seed=args.test_seed)  # type: ignore[arg-type]
     elif args.stage == "train":
         stage_train(work, args)
     elif args.stage == "valscore":
