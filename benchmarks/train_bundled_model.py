@@ -80,27 +80,42 @@ def stage_data(work: Path, *, per_profile: int, shape: tuple[int, int, int]) -> 
                   seed=seed, recipe=recipe, label=f"val {profile}")  # fmt: skip
 
 
-def stage_nuclei(work: Path, *, count: int, shape: tuple[int, int, int]) -> None:
-    """Nuclei under 40 nm zone plates: the scenes the first bundled model found hardest."""
+def _fine_instrument(name: str, seed: int, stage: str, *, zone_plate_nm: float | None = None
+                     ) -> tuple[Any, Any]:  # fmt: skip
+    """A randomised ``name`` instrument at isotropic 8-14 nm voxels; returns (profile, its rng).
+
+    The rng is returned so a stage can draw more (e.g. organelle contrast) from the same seed.
+    """
     from dataclasses import replace
 
     import numpy as np
 
     from sxtseg.simulate import load_profile
     from sxtseg.simulate.randomize import randomize_profile
+
+    rng = np.random.default_rng(seed)
+    prof = randomize_profile(load_profile(name), rng)
+    voxel = round(float(rng.uniform(8.0, 14.0)), 1)
+    zone_plate = prof.zone_plate_nm if zone_plate_nm is None else zone_plate_nm
+    desc = (f"{stage} stage, randomised from {name}: {voxel:g} nm voxels, "
+            f"+-{prof.tilt_max_deg:g} deg, {zone_plate:g} nm zone plate, {prof.energy_ev:g} eV, "
+            f"I0 {prof.dose_photons:g}, {prof.extra_ice_nm:g} nm extra ice, "
+            f"jitter {prof.jitter_px:g} px, {prof.export_dtype}")  # fmt: skip
+    prof = replace(prof, zone_plate_nm=zone_plate, xy_bin=1, voxel_size_nm=voxel,
+                   description=desc)  # fmt: skip
+    return prof, rng
+
+
+def stage_nuclei(work: Path, *, count: int, shape: tuple[int, int, int]) -> None:
+    """Nuclei under 40 nm zone plates: the scenes the first bundled model found hardest."""
+    from dataclasses import replace
+
     from sxtseg.simulate.recipes import get_recipe
 
     for i in range(count):
         name, recipe = PROFILES[1 + i % 2], RECIPES[1 + (i // 2) % 2]  # alba/diamond, nuclei
         seed = 401 + i
-        rng = np.random.default_rng(seed)
-        prof = randomize_profile(load_profile(name), rng)
-        voxel = round(float(rng.uniform(8.0, 14.0)), 1)
-        desc = (f"nuclei stage, randomised from {name}: {voxel:g} nm voxels, "
-                f"+-{prof.tilt_max_deg:g} deg, 40 nm zone plate, {prof.energy_ev:g} eV, "
-                f"I0 {prof.dose_photons:g}, {prof.extra_ice_nm:g} nm extra ice, "
-                f"jitter {prof.jitter_px:g} px, {prof.export_dtype}")  # fmt: skip
-        prof = replace(prof, zone_plate_nm=40.0, xy_bin=1, voxel_size_nm=voxel, description=desc)
+        prof, rng = _fine_instrument(name, seed, "nuclei", zone_plate_nm=40.0)
         rec = replace(get_recipe(recipe), contrast_scale=round(float(rng.uniform(0.75, 1.0)), 3))
         out = work / "data" / "train_nuclei" / name / f"{recipe}_{seed}"
         _simulate(out, prof, shape=shape, seed=seed, recipe=rec, label=f"nuclei {name}")
@@ -111,23 +126,9 @@ def stage_periphery(work: Path, *, count: int, shape: tuple[int, int, int]) -> N
 
     Added 2026-12-03 after the nuclei continuation lost Diamond's periphery at 10 nm.
     """
-    from dataclasses import replace
-
-    import numpy as np
-
-    from sxtseg.simulate import load_profile
-    from sxtseg.simulate.randomize import randomize_profile
-
     for i in range(count):
         name, seed = PROFILES[i % 3], 451 + i
-        rng = np.random.default_rng(seed)
-        prof = randomize_profile(load_profile(name), rng)
-        voxel = round(float(rng.uniform(8.0, 14.0)), 1)
-        desc = (f"periphery stage, randomised from {name}: {voxel:g} nm voxels, "
-                f"+-{prof.tilt_max_deg:g} deg, {prof.zone_plate_nm:g} nm zone plate, "
-                f"{prof.energy_ev:g} eV, I0 {prof.dose_photons:g}, "
-                f"{prof.export_dtype}")  # fmt: skip
-        prof = replace(prof, xy_bin=1, voxel_size_nm=voxel, description=desc)
+        prof, _ = _fine_instrument(name, seed, "periphery")
         out = work / "data" / "train_periphery" / name / f"periphery_{seed}"
         _simulate(out, prof, shape=shape, seed=seed, recipe="periphery", label=f"periphery {name}")
 
@@ -414,7 +415,6 @@ def stage_soup(work: Path, model: Path, base: str | Path, alpha: float) -> Path:
         raise SystemExit(f"{model} and {base} do not share an architecture")
     mixed = {k: (alpha * a[k] + (1 - alpha) * b[k]).to(a[k].dtype)
              if torch.is_floating_point(a[k]) else a[k] for k in a}  # fmt: skip
-    doc = {k: v for k, v in doc.items() if k not in ("format", "format_version", "weights_sha256")}
     doc["meta"]["soup"] = {"alpha": alpha, "model": str(model), "base": str(base)}
     out = work / f"soup_{alpha:g}"
     write_model_folder(out, save(mixed), doc)
@@ -423,12 +423,12 @@ def stage_soup(work: Path, model: Path, base: str | Path, alpha: float) -> Path:
 
 
 def stage_install(model: Path, target: Path) -> None:
-    names = ("model.safetensors", "config.json", "metrics.csv", "training_curves.png")
-    for name in names[:2]:
+    names = ("model.safetensors", "config.json")
+    for name in names:
         if not (model / name).is_file():
             raise SystemExit(f"{model / name} missing: run the train stage first")
     target.mkdir(parents=True, exist_ok=True)
-    for name in names[:2]:
+    for name in names:
         shutil.copy2(model / name, target / name)
     print(f"installed {model} -> {target}")
 
